@@ -1,0 +1,88 @@
+// The backward graph.
+//
+// Every differentiable op that sees an input requiring grad creates one Node: the op's backward
+// function. Its `next_edges` point at the nodes that produced its inputs (or, for a leaf, at the
+// leaf's AccumulateGrad sink), so following edges from the loss walks the computation backwards.
+//
+//   x (leaf) --\                      loss.grad_fn = SumBackward
+//               MulBackward -- SumBackward          next_edges -> MulBackward
+//   w (leaf) --/                      MulBackward.next_edges -> AccumulateGrad(x), AccumulateGrad(w)
+//
+// A Node receives one gradient per output (dL/d output) and returns one per input edge
+// (dL/d input), or an undefined Tensor where an input needs none.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace ember {
+
+struct Edge {
+  std::shared_ptr<Node> node;  // null: this input needs no gradient
+  uint32_t input_nr = 0;       // which of node's outputs the gradient belongs to
+};
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  virtual std::string name() const = 0;  // "MulBackward0", as PyTorch prints it
+  // grad_outputs[i] = dL/d(output i); returns dL/d(input j) for each next_edges[j].
+  virtual std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) = 0;
+  // Drops saved tensors once backward has used them (unless retain_graph).
+  virtual void release_saved_tensors() {}
+
+  bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].node != nullptr; }
+
+  std::vector<Edge> next_edges;
+  uint32_t num_outputs = 1;
+  bool saved_tensors_released = false;
+};
+
+// The sink of a leaf that requires grad: adds the incoming gradient into leaf.grad.
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(Tensor leaf) : leaf(std::move(leaf)) {}
+  std::string name() const override { return "AccumulateGrad"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override;
+  Tensor leaf;
+};
+
+// A tensor kept for backward, with the storage version it had when saved. If an in-place op
+// changes it before backward, unpack() reports that instead of returning wrong gradients.
+// The tensor is stored detached so that saving an op's own output makes no reference cycle.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t) : tensor_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
+  Tensor unpack(const Node& owner) const;
+  void reset() { tensor_ = Tensor(); }
+
+ private:
+  Tensor tensor_;
+  uint64_t version_ = 0;
+};
+
+// ---- helpers every differentiable op uses --------------------------------------------------------
+
+// True when grad mode is on and any input requires grad: only then is a Node recorded.
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
+
+// The edge through which a gradient for `t` should flow (its grad_fn, its AccumulateGrad, or none).
+Edge gradient_edge(const Tensor& t);
+
+// Creates the node, wires its edges to `inputs`, and makes `outputs` its outputs:
+//   auto node = record<MulBackward>({&a, &b}, {&out});  node->a = SavedTensor(a); ...
+template <typename NodeT>
+std::shared_ptr<NodeT> record(std::initializer_list<const Tensor*> inputs, std::initializer_list<const Tensor*> outputs) {
+  auto node = std::make_shared<NodeT>();
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor* t : inputs) node->next_edges.push_back(gradient_edge(*t));
+  node->num_outputs = static_cast<uint32_t>(outputs.size());
+  uint32_t i = 0;
+  for (const Tensor* out : outputs) out->set_history(node, i++);
+  return node;
+}
+
+}  // namespace ember

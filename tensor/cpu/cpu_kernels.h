@@ -1,0 +1,31 @@
+// The CPU row of the kernel table (see tensor/kernels.h for what each kernel promises).
+#pragma once
+#include "tensor/kernels.h"
+
+namespace ember::cpu {
+
+void copy(const Tensor& dst, const Tensor& src);
+void fill(const Tensor& dst, double value);
+void unary(UnaryOp op, const Tensor& out, const Tensor& in, double param0, double param1);
+void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b);
+void where(const Tensor& out, const Tensor& condition, const Tensor& a, const Tensor& b);
+void reduce(ReduceOp op, const Tensor& out, const Tensor& in);
+void reduce_with_index(ReduceOp op, const Tensor& values, const Tensor& indices, const Tensor& in, int dim);
+void softmax(const Tensor& out, const Tensor& in, int dim, bool log);
+void softmax_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& y, int dim, bool log);
+void matmul(const Tensor& out, const Tensor& a, const Tensor& b);
+void index_select(const Tensor& out, const Tensor& in, int dim, const Tensor& index);
+void index_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+void gather(const Tensor& out, const Tensor& in, int dim, const Tensor& index);
+void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+void arange(const Tensor& out, double start, double step);
+void uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high);
+void normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean, double stddev);
+void randint(const Tensor& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high);
+
+// A contiguous copy of `t` (or `t` itself when it already is contiguous).
+Tensor contiguous_cpu(const Tensor& t);
+// The view of `t` with dim `dim` moved to the end.
+Tensor move_dim_last(const Tensor& t, int dim);
+
+}  // namespace ember::cpu

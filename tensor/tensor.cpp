@@ -1,0 +1,123 @@
+#include "tensor/tensor.h"
+
+#include <ostream>
+
+#include "tensor/kernels.h"
+#include "tensor/print.h"
+
+namespace ember {
+
+const Shape& Tensor::shape() const { return impl_->shape; }
+const Strides& Tensor::strides() const { return impl_->strides; }
+int64_t Tensor::offset() const { return impl_->offset; }
+int Tensor::dim() const { return impl_->shape.size(); }
+int64_t Tensor::size(int64_t d) const { return impl_->shape[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim(), "stride")]; }
+int64_t Tensor::numel() const { return impl_->shape.numel(); }
+DType Tensor::dtype() const { return impl_->dtype; }
+Device Tensor::device() const { return impl_->storage->device; }
+const std::shared_ptr<Storage>& Tensor::storage() const { return impl_->storage; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int i = dim() - 1; i >= 0; --i) {
+    if (impl_->shape[i] == 1) continue;  // the stride of a size-1 dim never matters
+    if (impl_->strides[i] != expected) return false;
+    expected *= impl_->shape[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  return static_cast<char*>(impl_->storage->data) + impl_->offset * static_cast<int64_t>(dtype_size(impl_->dtype));
+}
+
+void Tensor::check_dtype(DType expected, const char* what) const {
+  EMBER_CHECK(defined(), std::string(what) + ": the tensor is undefined");
+  EMBER_CHECK(dtype() == expected, std::string(what) + ": the tensor holds " + dtype_name(dtype()) +
+                                       ", but " + dtype_name(expected) + " was asked for");
+}
+
+double Tensor::item() const {
+  EMBER_CHECK(defined(), "item(): the tensor is undefined");
+  EMBER_CHECK(numel() == 1, "item(): a tensor with " + std::to_string(numel()) + " elements (shape " +
+                                shape().str() + ") cannot be converted to a number; expected exactly 1");
+  EMBER_CHECK(device().is_cpu(), "item(): the tensor is on " + device().str() + "; call .to(cpu) first");
+  return visit_dtype(dtype(), [&]<typename T>() { return static_cast<double>(*static_cast<T*>(raw_data())); });
+}
+
+Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, int64_t offset) const {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = impl_->storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = impl_->dtype;
+  impl->is_view = true;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::detach() const {
+  Tensor out = as_strided(shape(), strides(), offset());
+  out.impl_->is_view = impl_->is_view;
+  return out;
+}
+
+bool Tensor::requires_grad() const { return impl_->requires_grad; }
+
+Tensor& Tensor::requires_grad_(bool requires_grad) {
+  EMBER_CHECK(!requires_grad || is_floating(dtype()),
+              std::string("requires_grad_(): only float32/float64 tensors can require gradients, this one is ") +
+                  dtype_name(dtype()));
+  EMBER_CHECK(is_leaf() || requires_grad,
+              "requires_grad_(false): this tensor is the result of an op (grad_fn is set); use detach() instead");
+  impl_->requires_grad = requires_grad;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl_->grad; }
+void Tensor::set_grad(const Tensor& grad) const { impl_->grad = grad; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
+bool Tensor::is_leaf() const { return impl_->grad_fn == nullptr; }
+uint32_t Tensor::output_nr() const { return impl_->output_nr; }
+bool Tensor::is_view() const { return impl_->is_view; }
+uint64_t Tensor::version() const { return impl_->storage->version; }
+void Tensor::bump_version() const { ++impl_->storage->version; }
+
+void Tensor::set_history(std::shared_ptr<Node> grad_fn, uint32_t output_nr) const {
+  impl_->grad_fn = std::move(grad_fn);
+  impl_->output_nr = output_nr;
+  impl_->requires_grad = true;
+}
+
+Tensor empty(const Shape& shape, DType dtype, Device device) {
+  for (int64_t s : shape)
+    EMBER_CHECK(s >= 0, "empty(): negative size in shape " + shape.str());
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = allocate_storage(static_cast<size_t>(shape.numel()) * dtype_size(dtype), device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor expand_view(const Tensor& t, const Shape& shape) {
+  if (t.shape() == shape) return t;
+  const int n = shape.size(), offset = n - t.dim();
+  EMBER_CHECK(offset >= 0, "expand: cannot expand shape " + t.shape().str() + " to fewer dims " + shape.str());
+  Strides strides = Dims::filled(n, 0);
+  for (int i = 0; i < t.dim(); ++i) {
+    int64_t from = t.shape()[i], to = shape[offset + i];
+    EMBER_CHECK(from == to || from == 1, "expand: shape " + t.shape().str() + " cannot be expanded to " + shape.str() +
+                                             " (dim " + std::to_string(i) + " has size " + std::to_string(from) +
+                                             ", expected " + std::to_string(to) + " or 1)");
+    strides[offset + i] = from == 1 && to != 1 ? 0 : t.strides()[i];
+  }
+  return t.as_strided(shape, strides, t.offset());
+}
+
+std::string Tensor::str() const { return format_tensor(*this); }
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str(); }
+
+}  // namespace ember

@@ -1,0 +1,56 @@
+// Helpers shared by the tests: random float64 leaves (contiguous or not) and a closeness check
+// that reports the first mismatch.
+#pragma once
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "autograd/ops.h"
+
+namespace ember::test {
+
+// A float64 leaf that requires grad, filled with N(0,1) (shifted by `shift`).
+inline Tensor leaf(const Shape& shape, double shift = 0) {
+  Tensor t = add(randn(shape, DType::Float64), scalar_tensor(shift, DType::Float64)).detach();
+  return t.requires_grad_();
+}
+
+// The same, but laid out transposed in memory (last two dims swapped): a non-contiguous leaf.
+inline Tensor strided_leaf(const Shape& shape, double shift = 0) {
+  Shape swapped = shape;
+  std::swap(swapped[shape.size() - 1], swapped[shape.size() - 2]);
+  Tensor base = add(randn(swapped, DType::Float64), scalar_tensor(shift, DType::Float64)).detach();
+  Tensor t = transpose(base, -1, -2).detach();
+  REQUIRE(!t.is_contiguous());
+  return t.requires_grad_();
+}
+
+// Empty string when |a - b| <= atol + rtol |b| everywhere, else a description of the first miss.
+inline std::string mismatch(const Tensor& actual, const Tensor& expected, double atol = 1e-5, double rtol = 1e-4) {
+  if (actual.shape() != expected.shape())
+    return "shape " + actual.shape().str() + " != expected " + expected.shape().str();
+  auto a = to_vector<double>(actual), e = to_vector<double>(expected);
+  for (size_t i = 0; i < a.size(); ++i) {
+    bool both_nan = std::isnan(a[i]) && std::isnan(e[i]);
+    if (!both_nan && !(std::fabs(a[i] - e[i]) <= atol + rtol * std::fabs(e[i]))) {
+      std::ostringstream os;
+      os.precision(9);
+      os << "element " << i << ": " << a[i] << " != expected " << e[i];
+      return os.str();
+    }
+  }
+  return "";
+}
+
+#define CHECK_CLOSE(actual, expected, ...) CHECK_MESSAGE(::ember::test::mismatch(actual, expected, ##__VA_ARGS__) == "", ::ember::test::mismatch(actual, expected, ##__VA_ARGS__))
+
+// Runs gradcheck and reports its message on failure.
+#define CHECK_GRADS(fn, ...)                                                              \
+  do {                                                                                   \
+    auto result_ = ::ember::gradcheck(fn, {__VA_ARGS__});                                \
+    CHECK_MESSAGE(result_.ok, result_.message);                                          \
+  } while (0)
+
+}  // namespace ember::test
