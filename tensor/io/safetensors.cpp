@@ -440,7 +440,10 @@ std::string make_header(const std::map<std::string, Tensor>& tensors,
     offset = end;
   }
   std::string header = "{";
-  for (size_t i = 0; i < members.size(); ++i) header += (i ? "," : "") + members[i];
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (i > 0) header += ",";
+    header += members[i];
+  }
   header += "}";
   header.append((8 - header.size() % 8) % 8, ' ');  // so that the data starts 8-byte aligned
   return header;
