@@ -30,7 +30,9 @@ Tensor scalar_like(double value, const Tensor& like) {
   return scalar_tensor(value, dtype, like.device());
 }
 
-// The raw forward of every binary op: promote, broadcast, allocate, run the kernel.
+// The raw forward of every binary op: promote, broadcast, allocate, run the kernel. (Written to
+// avoid copying Tensor handles when no cast or broadcast is needed: this is the hot path of every
+// tiny op.)
 static Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   check_devices(name, a, b);
   DType dtype = promote_types(a.dtype(), b.dtype());
@@ -38,7 +40,15 @@ static Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a, con
   bool is_comparison = op >= BinaryOp::Eq && op <= BinaryOp::Ge;
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = empty(shape, is_comparison ? DType::Bool : dtype, a.device());
-  kernels::binary(op, out, expand_view(cast(a, dtype), shape), expand_view(cast(b, dtype), shape));
+  Tensor a_cast = a.dtype() == dtype ? Tensor() : cast(a, dtype);
+  Tensor b_cast = b.dtype() == dtype ? Tensor() : cast(b, dtype);
+  const Tensor& a_ok = a_cast.defined() ? a_cast : a;
+  const Tensor& b_ok = b_cast.defined() ? b_cast : b;
+  if (a_ok.shape() == shape && b_ok.shape() == shape) {
+    kernels::binary(op, out, a_ok, b_ok);
+  } else {
+    kernels::binary(op, out, expand_view(a_ok, shape), expand_view(b_ok, shape));
+  }
   return out;
 }
 

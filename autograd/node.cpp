@@ -12,6 +12,24 @@ static const bool g_grad_fn_printing_installed = [] {
   return true;
 }();
 
+// Destroying a node releases its edges, which may destroy the next node, and so on: a chain of
+// 100 000 ops would recurse 100 000 deep and overflow the stack. So the first node to die takes
+// over the edges of every node it is the last owner of, and releases them in a loop.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> to_release;
+  for (Edge& edge : next_edges)
+    if (edge.node) to_release.push_back(std::move(edge.node));
+  while (!to_release.empty()) {
+    std::shared_ptr<Node> node = std::move(to_release.back());
+    to_release.pop_back();
+    if (node.use_count() == 1) {  // ours is the last reference: empty it before it dies
+      for (Edge& edge : node->next_edges)
+        if (edge.node) to_release.push_back(std::move(edge.node));
+      node->next_edges.clear();
+    }
+  }  // each `node` dies here with no edges left, so its destructor does not recurse
+}
+
 // leaf.grad += grad. The first gradient is copied, so leaf.grad never aliases a tensor that the
 // backward pass also handed to another input (add's backward returns one tensor twice).
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {

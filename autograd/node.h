@@ -26,7 +26,7 @@ struct Edge {
 
 class Node {
  public:
-  virtual ~Node() = default;
+  virtual ~Node();  // iterative: see node.cpp
   virtual std::string name() const = 0;  // "MulBackward0", as PyTorch prints it
   // grad_outputs[i] = dL/d(output i); returns dL/d(input j) for each next_edges[j].
   virtual std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) = 0;

@@ -4,17 +4,6 @@
 
 namespace ember {
 
-size_t dtype_size(DType dtype) {
-  switch (dtype) {
-  case DType::Float32: return 4;
-  case DType::Float64: return 8;
-  case DType::Int64: return 8;
-  case DType::UInt8: return 1;
-  case DType::Bool: return 1;
-  }
-  return 0;
-}
-
 const char* dtype_name(DType dtype) {
   switch (dtype) {
   case DType::Float32: return "float32";

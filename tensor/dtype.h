@@ -10,7 +10,16 @@ namespace ember {
 // uint8 for images; bool for masks produced by comparisons.
 enum class DType : uint8_t { Float32, Float64, Int64, UInt8, Bool };
 
-size_t dtype_size(DType dtype);
+constexpr size_t dtype_size(DType dtype) {
+  switch (dtype) {
+  case DType::Float32: return 4;
+  case DType::Float64: return 8;
+  case DType::Int64: return 8;
+  case DType::UInt8: return 1;
+  case DType::Bool: return 1;
+  }
+  return 0;
+}
 const char* dtype_name(DType dtype);  // "float32", ... (PyTorch's spelling without "torch.")
 bool is_floating(DType dtype);
 

@@ -24,18 +24,21 @@ const DeviceKernels& kernels_for(Device device) {
 std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device) {
   const DeviceKernels& k = kernels_for(device);
   auto storage = std::make_shared<Storage>();
-  storage->data = k.allocate(nbytes);
   storage->nbytes = nbytes;
   storage->device = device;
-  storage->free_fn = k.deallocate;
+  if (device.is_cpu() && nbytes <= Storage::kInlineBytes) {
+    storage->data = storage->inline_bytes;  // freed with the Storage; free_fn stays null
+  } else {
+    storage->data = k.allocate(nbytes);
+    storage->free_fn = k.deallocate;
+  }
   return storage;
 }
 
 namespace kernels {
 
-void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
-  if (a.device() != b.device())
-    throw Error(std::string(op) + ": expected all tensors on one device, but found one on " + a.device().str() +
+void throw_device_mismatch(const char* op, const Tensor& a, const Tensor& b) {
+  throw Error(std::string(op) + ": expected all tensors on one device, but found one on " + a.device().str() +
                 " and one on " + b.device().str());
 }
 

@@ -66,7 +66,10 @@ const DeviceKernels& kernels_for(Device device);  // error if that backend is no
 namespace kernels {
 
 // All tensors of one kernel call must live on one device; the error names both.
-void check_same_device(const char* op, const Tensor& a, const Tensor& b);
+[[noreturn]] void throw_device_mismatch(const char* op, const Tensor& a, const Tensor& b);
+inline void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
+  if (a.device() != b.device()) throw_device_mismatch(op, a, b);
+}
 
 void copy(const Tensor& dst, const Tensor& src);
 void fill(const Tensor& dst, double value);

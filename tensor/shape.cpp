@@ -45,20 +45,10 @@ void Dims::resize(int n, int64_t fill) {
   n_ = n;
 }
 
-int64_t Dims::numel() const {
-  int64_t n = 1;
-  for (int i = 0; i < n_; ++i) n *= v_[i];
-  return n;
-}
-
 std::string Dims::str() const {
   std::string s = "[";
   for (int i = 0; i < n_; ++i) s += (i ? ", " : "") + std::to_string(v_[i]);
   return s + "]";
-}
-
-bool Dims::operator==(const Dims& other) const {
-  return n_ == other.n_ && std::equal(begin(), end(), other.begin());
 }
 
 Strides contiguous_strides(const Shape& shape) {

@@ -34,11 +34,20 @@ class Dims {
   void erase(int position);
   void resize(int n, int64_t fill = 0);
 
-  int64_t numel() const;  // product of the entries (1 for an empty list: a scalar)
+  int64_t numel() const {  // product of the entries (1 for an empty list: a scalar)
+    int64_t n = 1;
+    for (int i = 0; i < n_; ++i) n *= v_[i];
+    return n;
+  }
   std::vector<int64_t> to_vector() const { return {begin(), end()}; }
   std::string str() const;  // "[2, 3]"
 
-  bool operator==(const Dims& other) const;
+  bool operator==(const Dims& other) const {
+    if (n_ != other.n_) return false;
+    for (int i = 0; i < n_; ++i)
+      if (v_[i] != other.v_[i]) return false;
+    return true;
+  }
   bool operator!=(const Dims& other) const { return !(*this == other); }
 
  private:

@@ -7,30 +7,8 @@
 
 namespace ember {
 
-const Shape& Tensor::shape() const { return impl_->shape; }
-const Strides& Tensor::strides() const { return impl_->strides; }
-int64_t Tensor::offset() const { return impl_->offset; }
-int Tensor::dim() const { return impl_->shape.size(); }
 int64_t Tensor::size(int64_t d) const { return impl_->shape[wrap_dim(d, dim(), "size")]; }
 int64_t Tensor::stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim(), "stride")]; }
-int64_t Tensor::numel() const { return impl_->shape.numel(); }
-DType Tensor::dtype() const { return impl_->dtype; }
-Device Tensor::device() const { return impl_->storage->device; }
-const std::shared_ptr<Storage>& Tensor::storage() const { return impl_->storage; }
-
-bool Tensor::is_contiguous() const {
-  int64_t expected = 1;
-  for (int i = dim() - 1; i >= 0; --i) {
-    if (impl_->shape[i] == 1) continue;  // the stride of a size-1 dim never matters
-    if (impl_->strides[i] != expected) return false;
-    expected *= impl_->shape[i];
-  }
-  return true;
-}
-
-void* Tensor::raw_data() const {
-  return static_cast<char*>(impl_->storage->data) + impl_->offset * static_cast<int64_t>(dtype_size(impl_->dtype));
-}
 
 void Tensor::check_dtype(DType expected, const char* what) const {
   EMBER_CHECK(defined(), std::string(what) + ": the tensor is undefined");
@@ -63,7 +41,6 @@ Tensor Tensor::detach() const {
   return out;
 }
 
-bool Tensor::requires_grad() const { return impl_->requires_grad; }
 
 Tensor& Tensor::requires_grad_(bool requires_grad) {
   EMBER_CHECK(!requires_grad || is_floating(dtype()),
@@ -77,11 +54,8 @@ Tensor& Tensor::requires_grad_(bool requires_grad) {
 
 Tensor Tensor::grad() const { return impl_->grad; }
 void Tensor::set_grad(const Tensor& grad) const { impl_->grad = grad; }
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
-bool Tensor::is_leaf() const { return impl_->grad_fn == nullptr; }
 uint32_t Tensor::output_nr() const { return impl_->output_nr; }
 bool Tensor::is_view() const { return impl_->is_view; }
-uint64_t Tensor::version() const { return impl_->storage->version; }
 void Tensor::bump_version() const { ++impl_->storage->version; }
 
 void Tensor::set_history(std::shared_ptr<Node> grad_fn, uint32_t output_nr) const {

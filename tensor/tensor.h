@@ -91,6 +91,32 @@ class TensorImpl {
   Tensor grad;
 };
 
+// The hot accessors are defined here, inline: a tiny op calls them dozens of times.
+inline const Shape& Tensor::shape() const { return impl_->shape; }
+inline const Strides& Tensor::strides() const { return impl_->strides; }
+inline int64_t Tensor::offset() const { return impl_->offset; }
+inline int Tensor::dim() const { return impl_->shape.size(); }
+inline int64_t Tensor::numel() const { return impl_->shape.numel(); }
+inline DType Tensor::dtype() const { return impl_->dtype; }
+inline Device Tensor::device() const { return impl_->storage->device; }
+inline const std::shared_ptr<Storage>& Tensor::storage() const { return impl_->storage; }
+inline bool Tensor::requires_grad() const { return impl_->requires_grad; }
+inline const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
+inline bool Tensor::is_leaf() const { return impl_->grad_fn == nullptr; }
+inline uint64_t Tensor::version() const { return impl_->storage->version; }
+inline void* Tensor::raw_data() const {
+  return static_cast<char*>(impl_->storage->data) + impl_->offset * static_cast<int64_t>(dtype_size(impl_->dtype));
+}
+inline bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (int i = impl_->shape.size() - 1; i >= 0; --i) {
+    if (impl_->shape[i] == 1) continue;  // the stride of a size-1 dim never matters
+    if (impl_->strides[i] != expected) return false;
+    expected *= impl_->shape[i];
+  }
+  return true;
+}
+
 // A new, uninitialised, contiguous tensor. Every creation function starts here.
 Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = Device::cpu());
 

@@ -9,10 +9,28 @@
 
 namespace ember::cpu {
 
+// When every operand is contiguous (and none is broadcast) the loop is one flat run: this skips
+// strided_loop's set-up, which dominates the cost of ops on tiny tensors.
+static bool all_contiguous(std::initializer_list<const Tensor*> tensors) {
+  for (const Tensor* t : tensors)
+    if (!t->is_contiguous()) return false;
+  return true;
+}
+
+template <typename Body> static void flat_loop(int64_t n, Body&& body) {
+  if (n <= kElementwiseGrain) return body(0, n);
+  parallel_for(0, n, kElementwiseGrain, body);
+}
+
 // out[i] = f(in[i]) over two strided operands.
 template <typename Out, typename In, typename F> static void map_loop(const Tensor& out, const Tensor& in, F f) {
   Out* o = static_cast<Out*>(out.raw_data());
   const In* a = static_cast<const In*>(in.raw_data());
+  if (all_contiguous({&out, &in})) {
+    return flat_loop(out.numel(), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) o[i] = f(a[i]);
+    });
+  }
   strided_loop<2>(out.shape(), {out.strides(), in.strides()}, [&](const int64_t* off, const int64_t* s, int64_t n) {
     Out* po = o + off[0];
     const In* pa = a + off[1];
@@ -29,6 +47,11 @@ static void zip_loop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
   Out* o = static_cast<Out*>(out.raw_data());
   const In* pa0 = static_cast<const In*>(a.raw_data());
   const In* pb0 = static_cast<const In*>(b.raw_data());
+  if (all_contiguous({&out, &a, &b})) {
+    return flat_loop(out.numel(), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) o[i] = f(pa0[i], pb0[i]);
+    });
+  }
   strided_loop<3>(out.shape(), {out.strides(), a.strides(), b.strides()},
                   [&](const int64_t* off, const int64_t* s, int64_t n) {
                     Out* po = o + off[0];

@@ -133,6 +133,10 @@ TEST_CASE("a very deep graph runs without recursion") {
   for (int i = 0; i < 100000; ++i) y = y * 1.0;  // 100k nodes in a chain
   backward(sum(y));
   CHECK(x.grad().item() == doctest::Approx(1.0));
+  y = Tensor();  // destroying the chain must not recurse either
+  Tensor z = x;
+  for (int i = 0; i < 1000000; ++i) z = z + 1.0;  // a million nodes, never run backward: freed at scope end
+  CHECK(z.item() == doctest::Approx(1000001.0));
 }
 
 TEST_CASE("requires_grad_ rules") {
