@@ -35,9 +35,12 @@ int main(int argc, char** argv) {
     };
     try {
       if (arg == "--help" || arg == "-h") return usage(), 0;
-      if (arg == "--seed") seed = std::stoull(value("--seed"));
-      else if (arg == "--epochs") epochs = std::stoi(value("--epochs"));
-      else if (arg == "--lr") lr = std::stod(value("--lr"));
+      if (arg == "--seed")
+        seed = std::stoull(value("--seed"));
+      else if (arg == "--epochs")
+        epochs = std::stoi(value("--epochs"));
+      else if (arg == "--lr")
+        lr = std::stod(value("--lr"));
       else {
         std::fprintf(stderr, "ember_demo: unknown flag '%s'\n", arg.c_str());
         usage();

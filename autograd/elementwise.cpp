@@ -26,7 +26,8 @@ static Tensor cast(const Tensor& t, DType dtype) {
 Tensor scalar_like(double value, const Tensor& like) {
   DType dtype = like.dtype();
   if (!is_floating(dtype) && value != static_cast<double>(static_cast<int64_t>(value))) dtype = DType::Float32;
-  if (dtype == DType::Bool || dtype == DType::UInt8) dtype = value == static_cast<int64_t>(value) ? DType::Int64 : DType::Float32;
+  if (dtype == DType::Bool || dtype == DType::UInt8)
+    dtype = value == static_cast<int64_t>(value) ? DType::Int64 : DType::Float32;
   return scalar_tensor(value, dtype, like.device());
 }
 
@@ -298,15 +299,17 @@ static void check_in_place(const char* op, const Tensor& self, const Tensor& oth
   EMBER_CHECK(self.defined(), std::string(op) + ": the tensor is undefined");
   if (!GradMode::is_enabled()) return;
   EMBER_CHECK(!(self.is_leaf() && self.requires_grad()),
-              std::string(op) + ": a leaf tensor that requires grad is being used in an in-place operation; do it "
-                                "under NoGradGuard (as optimisers do) or use the out-of-place op");
+              std::string(op) +
+                  ": a leaf tensor that requires grad is being used in an in-place operation; do it "
+                  "under NoGradGuard (as optimisers do) or use the out-of-place op");
   EMBER_CHECK(!(self.is_view() && (self.requires_grad() || (other.defined() && other.requires_grad()))),
-              std::string(op) + ": in-place operations on a view of a tensor that takes part in autograd are not "
-                                "supported; clone() the view first");
+              std::string(op) +
+                  ": in-place operations on a view of a tensor that takes part in autograd are not "
+                  "supported; clone() the view first");
 }
 
-static Tensor& in_place(const char* op, Tensor& self, const Tensor& other, Tensor (*out_of_place)(const Tensor&, const Tensor&),
-                        BinaryOp kernel) {
+static Tensor& in_place(const char* op, Tensor& self, const Tensor& other,
+                        Tensor (*out_of_place)(const Tensor&, const Tensor&), BinaryOp kernel) {
   check_in_place(op, self, other);
   if (any_requires_grad({&self, &other})) {
     Tensor result = out_of_place(self, other);

@@ -25,8 +25,8 @@ static void accumulate(std::vector<Tensor>& buffer, uint32_t slot, const Tensor&
     return;
   }
   const Tensor& a = buffer[slot];
-  EMBER_CHECK(a.shape() == g.shape(), "backward: two gradients for the same tensor have shapes " + a.shape().str() +
-                                          " and " + g.shape().str());
+  EMBER_CHECK(a.shape() == g.shape(),
+              "backward: two gradients for the same tensor have shapes " + a.shape().str() + " and " + g.shape().str());
   Tensor sum = empty(a.shape(), a.dtype(), a.device());
   kernels::binary(BinaryOp::Add, sum, a, g);
   buffer[slot] = sum;
@@ -34,12 +34,15 @@ static void accumulate(std::vector<Tensor>& buffer, uint32_t slot, const Tensor&
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   EMBER_CHECK(root.defined(), "backward: the tensor is undefined");
-  EMBER_CHECK(root.requires_grad(), "backward: the tensor does not require grad and has no grad_fn (did you forget "
-                                    "requires_grad_() on an input, or compute it under NoGradGuard?)");
+  EMBER_CHECK(root.requires_grad(),
+              "backward: the tensor does not require grad and has no grad_fn (did you forget "
+              "requires_grad_() on an input, or compute it under NoGradGuard?)");
   Tensor root_grad = grad;
   if (!root_grad.defined()) {
-    EMBER_CHECK(root.numel() == 1, "backward: grad can be implicitly created only for scalar outputs; this tensor "
-                                   "has shape " + root.shape().str() + ", so pass a gradient of that shape");
+    EMBER_CHECK(root.numel() == 1,
+                "backward: grad can be implicitly created only for scalar outputs; this tensor "
+                "has shape " +
+                    root.shape().str() + ", so pass a gradient of that shape");
     root_grad = ones(root.shape(), root.dtype(), root.device());
   }
   EMBER_CHECK(root_grad.shape() == root.shape(), "backward: the gradient has shape " + root_grad.shape().str() +

@@ -50,8 +50,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
 
   // Analytical: one backward with a random v.
   Tensor y = f(inputs);
-  EMBER_CHECK(y.dtype() == DType::Float64, std::string("gradcheck: f returned ") + dtype_name(y.dtype()) +
-                                               "; it must compute in float64");
+  EMBER_CHECK(y.dtype() == DType::Float64,
+              std::string("gradcheck: f returned ") + dtype_name(y.dtype()) + "; it must compute in float64");
   Generator generator{20240917, 0};
   Tensor v = normal(y.shape(), 0, 1, DType::Float64, Device::cpu(), &generator);
   backward(y, v);

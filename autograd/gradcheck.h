@@ -20,8 +20,7 @@ struct GradcheckResult {
   std::string message;   // names the first failing input and element
 };
 
-GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                          const std::vector<Tensor>& inputs, double eps = 1e-6, double atol = 1e-5,
-                          double rtol = 1e-3);
+GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
+                          double eps = 1e-6, double atol = 1e-5, double rtol = 1e-3);
 
 }  // namespace ember

@@ -37,8 +37,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
                   dtype_name(b.dtype()));
   const int64_t batch_a = a.shape()[0], batch_b = b.shape()[0];
   EMBER_CHECK(a.shape()[2] == b.shape()[1], "matmul: shapes " + a.shape().str() + " and " + b.shape().str() +
-                                                " cannot be multiplied (" + std::to_string(a.shape()[2]) + " != " +
-                                                std::to_string(b.shape()[1]) + ")");
+                                                " cannot be multiplied (" + std::to_string(a.shape()[2]) +
+                                                " != " + std::to_string(b.shape()[1]) + ")");
   EMBER_CHECK(batch_a == batch_b || batch_a == 1 || batch_b == 1,
               "bmm: batch sizes " + std::to_string(batch_a) + " and " + std::to_string(batch_b) + " do not match");
   Tensor out = empty(Shape{std::max(batch_a, batch_b), a.shape()[1], b.shape()[2]}, a.dtype(), a.device());
@@ -63,8 +63,8 @@ static Tensor as_batched(const Tensor& t, const Shape& batch) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   EMBER_CHECK(a.defined() && b.defined(), "matmul: an operand is undefined");
-  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got shapes " +
-                                                a.shape().str() + " and " + b.shape().str());
+  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1,
+              "matmul: both arguments need at least 1 dim, got shapes " + a.shape().str() + " and " + b.shape().str());
   Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;  // (K) -> (1,K)
   Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;  // (K) -> (K,1)
   EMBER_CHECK(a2.shape().back() == b2.shape()[b2.dim() - 2],
@@ -99,8 +99,9 @@ Equation parse_einsum(const std::string& equation, size_t operand_count) {
   for (size_t comma; (comma = lhs.find(',', start)) != std::string::npos; start = comma + 1)
     eq.inputs.push_back(lhs.substr(start, comma - start));
   eq.inputs.push_back(lhs.substr(start));
-  EMBER_CHECK(eq.inputs.size() == operand_count, "einsum: '" + equation + "' names " + std::to_string(eq.inputs.size()) +
-                                                     " operands but " + std::to_string(operand_count) + " were given");
+  EMBER_CHECK(eq.inputs.size() == operand_count, "einsum: '" + equation + "' names " +
+                                                     std::to_string(eq.inputs.size()) + " operands but " +
+                                                     std::to_string(operand_count) + " were given");
   EMBER_CHECK(operand_count == 1 || operand_count == 2, "einsum: only one or two operands are supported");
   std::map<char, int> count;
   for (const auto& in : eq.inputs) {
@@ -135,8 +136,10 @@ Tensor sum_letters_not_in(const Tensor& t, std::string& labels, const std::strin
   Dims dims;
   std::string kept;
   for (size_t i = 0; i < labels.size(); ++i) {
-    if (keep.find(labels[i]) == std::string::npos) dims.push_back(static_cast<int64_t>(i));
-    else kept += labels[i];
+    if (keep.find(labels[i]) == std::string::npos)
+      dims.push_back(static_cast<int64_t>(i));
+    else
+      kept += labels[i];
   }
   labels = kept;
   return dims.empty() ? t : sum(t, dims);
@@ -155,7 +158,7 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
       char c = eq.inputs[k][i];
       int64_t s = operands[k].shape()[static_cast<int>(i)];
       EMBER_CHECK(!sizes.count(c) || sizes[c] == s, std::string("einsum: letter '") + c + "' has size " +
-                                                         std::to_string(sizes[c]) + " and " + std::to_string(s));
+                                                        std::to_string(sizes[c]) + " and " + std::to_string(s));
       sizes[c] = s;
     }
   }

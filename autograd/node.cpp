@@ -34,8 +34,8 @@ Node::~Node() {
 // backward pass also handed to another input (add's backward returns one tensor twice).
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   const Tensor& g = grads[0];
-  EMBER_CHECK(g.shape() == leaf.shape(), "backward: the gradient for a leaf of shape " + leaf.shape().str() +
-                                             " has shape " + g.shape().str());
+  EMBER_CHECK(g.shape() == leaf.shape(),
+              "backward: the gradient for a leaf of shape " + leaf.shape().str() + " has shape " + g.shape().str());
   Tensor current = leaf.grad();
   if (!current.defined()) {
     Tensor fresh = empty(leaf.shape(), leaf.dtype(), leaf.device());
@@ -59,11 +59,14 @@ Tensor SavedTensor::unpack(const Node& owner) const {
                   " has already freed its saved tensors). Pass retain_graph=true to the first backward() "
                   "if you need to call it twice.");
   if (tensor_.defined() && tensor_.version() != version_) {
-    std::string dtype = is_floating(tensor_.dtype()) ? (tensor_.dtype() == DType::Float32 ? "Float" : "Double") : dtype_name(tensor_.dtype());
-    throw Error("backward: one of the tensors needed for gradient computation has been modified by an in-place "
-                "operation: [" + dtype + " " + tensor_.shape().str() + "], an input or output of " + owner.name() +
-                ", is at version " + std::to_string(tensor_.version()) + "; expected version " +
-                std::to_string(version_) + " instead. Use an out-of-place op or clone() it before changing it.");
+    std::string dtype = is_floating(tensor_.dtype()) ? (tensor_.dtype() == DType::Float32 ? "Float" : "Double")
+                                                     : dtype_name(tensor_.dtype());
+    throw Error(
+        "backward: one of the tensors needed for gradient computation has been modified by an in-place "
+        "operation: [" +
+        dtype + " " + tensor_.shape().str() + "], an input or output of " + owner.name() + ", is at version " +
+        std::to_string(tensor_.version()) + "; expected version " + std::to_string(version_) +
+        " instead. Use an out-of-place op or clone() it before changing it.");
   }
   return tensor_;
 }

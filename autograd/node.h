@@ -26,7 +26,7 @@ struct Edge {
 
 class Node {
  public:
-  virtual ~Node();  // iterative: see node.cpp
+  virtual ~Node();                       // iterative: see node.cpp
   virtual std::string name() const = 0;  // "MulBackward0", as PyTorch prints it
   // grad_outputs[i] = dL/d(output i); returns dL/d(input j) for each next_edges[j].
   virtual std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) = 0;
@@ -55,7 +55,8 @@ class AccumulateGrad : public Node {
 class SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& t) : tensor_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
+  explicit SavedTensor(const Tensor& t)
+      : tensor_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
   Tensor unpack(const Node& owner) const;
   void reset() { tensor_ = Tensor(); }
 
@@ -75,7 +76,8 @@ Edge gradient_edge(const Tensor& t);
 // Creates the node, wires its edges to `inputs`, and makes `outputs` its outputs:
 //   auto node = record<MulBackward>({&a, &b}, {&out});  node->a = SavedTensor(a); ...
 template <typename NodeT>
-std::shared_ptr<NodeT> record(std::initializer_list<const Tensor*> inputs, std::initializer_list<const Tensor*> outputs) {
+std::shared_ptr<NodeT> record(std::initializer_list<const Tensor*> inputs,
+                              std::initializer_list<const Tensor*> outputs) {
   auto node = std::make_shared<NodeT>();
   node->next_edges.reserve(inputs.size());
   for (const Tensor* t : inputs) node->next_edges.push_back(gradient_edge(*t));

@@ -105,7 +105,9 @@ static Tensor extreme(ReduceOp op, const char* name, const Tensor& t, const Dims
   Shape keep = keepdim_shape(t, dims, name, reduced);
   Tensor out_keep = empty(keep, t.dtype(), t.device());
   kernels::reduce(op, out_keep, t);
-  Tensor out = keepdim ? out_keep : out_keep.as_strided(drop_reduced(keep, reduced), contiguous_strides(drop_reduced(keep, reduced)), 0);
+  Tensor out =
+      keepdim ? out_keep
+              : out_keep.as_strided(drop_reduced(keep, reduced), contiguous_strides(drop_reduced(keep, reduced)), 0);
   if (any_requires_grad({&t})) {
     auto node = record<AmaxBackward>({&t}, {&out});
     node->x = SavedTensor(t), node->y_keep = SavedTensor(out_keep), node->dims = dims;
@@ -113,8 +115,12 @@ static Tensor extreme(ReduceOp op, const char* name, const Tensor& t, const Dims
   return out;
 }
 
-Tensor amax(const Tensor& t, const Dims& dims, bool keepdim) { return extreme(ReduceOp::Max, "amax", t, dims, keepdim); }
-Tensor amin(const Tensor& t, const Dims& dims, bool keepdim) { return extreme(ReduceOp::Min, "amin", t, dims, keepdim); }
+Tensor amax(const Tensor& t, const Dims& dims, bool keepdim) {
+  return extreme(ReduceOp::Max, "amax", t, dims, keepdim);
+}
+Tensor amin(const Tensor& t, const Dims& dims, bool keepdim) {
+  return extreme(ReduceOp::Min, "amin", t, dims, keepdim);
+}
 Tensor max(const Tensor& t) { return amax(t, all_dims(t)); }
 Tensor min(const Tensor& t) { return amin(t, all_dims(t)); }
 
@@ -180,7 +186,8 @@ Tensor var(const Tensor& t, const Dims& dims, int64_t correction, bool keepdim) 
   Shape keep = keepdim_shape(t, dims, "var", reduced);
   int64_t n = t.numel() / std::max<int64_t>(keep.numel(), 1);
   Tensor centred = sub(t, mean(t, dims, true));
-  return div(sum(mul(centred, centred), dims, keepdim), scalar_like(static_cast<double>(std::max<int64_t>(n - correction, 0)), t));
+  return div(sum(mul(centred, centred), dims, keepdim),
+             scalar_like(static_cast<double>(std::max<int64_t>(n - correction, 0)), t));
 }
 Tensor var(const Tensor& t) { return var(t, all_dims(t)); }
 Tensor stddev(const Tensor& t, const Dims& dims, int64_t correction, bool keepdim) {

@@ -74,17 +74,19 @@ static Shape infer_shape(const Tensor& t, const Shape& requested, const char* op
       EMBER_CHECK(infer < 0, std::string(op) + ": only one dim can be -1 in " + requested.str());
       infer = i;
     } else {
-      EMBER_CHECK(shape[i] >= 0, std::string(op) + ": invalid size " + std::to_string(shape[i]) + " in " + requested.str());
+      EMBER_CHECK(shape[i] >= 0,
+                  std::string(op) + ": invalid size " + std::to_string(shape[i]) + " in " + requested.str());
       known *= shape[i];
     }
   }
   if (infer >= 0) {
-    EMBER_CHECK(known != 0 && t.numel() % known == 0,
-                std::string(op) + ": shape " + requested.str() + " is invalid for input of size " + std::to_string(t.numel()));
+    EMBER_CHECK(known != 0 && t.numel() % known == 0, std::string(op) + ": shape " + requested.str() +
+                                                          " is invalid for input of size " + std::to_string(t.numel()));
     shape[infer] = t.numel() / known;
   }
-  EMBER_CHECK(shape.numel() == t.numel(), std::string(op) + ": shape " + requested.str() + " is invalid for input of shape " +
-                                              t.shape().str() + " (" + std::to_string(t.numel()) + " elements)");
+  EMBER_CHECK(shape.numel() == t.numel(), std::string(op) + ": shape " + requested.str() +
+                                              " is invalid for input of shape " + t.shape().str() + " (" +
+                                              std::to_string(t.numel()) + " elements)");
   return shape;
 }
 
@@ -118,7 +120,8 @@ Tensor view(const Tensor& t, const Shape& shape) { return reshape_impl(t, shape,
 Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
   if (t.dim() == 0) return reshape(t, Shape{1});
   int s = wrap_dim(start_dim, t.dim(), "flatten"), e = wrap_dim(end_dim, t.dim(), "flatten");
-  EMBER_CHECK(s <= e, "flatten: start_dim " + std::to_string(start_dim) + " comes after end_dim " + std::to_string(end_dim));
+  EMBER_CHECK(s <= e,
+              "flatten: start_dim " + std::to_string(start_dim) + " comes after end_dim " + std::to_string(end_dim));
   Shape shape;
   for (int d = 0; d < s; ++d) shape.push_back(t.shape()[d]);
   int64_t merged = 1;
@@ -333,9 +336,9 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   std::vector<Tensor> expanded;
   int d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   for (size_t i = 0; i < tensors.size(); ++i) {
-    EMBER_CHECK(tensors[i].shape() == tensors[0].shape(), "stack: expects each tensor to be equal size, but tensor " +
-                                                              std::to_string(i) + " has shape " + tensors[i].shape().str() +
-                                                              " and tensor 0 has " + tensors[0].shape().str());
+    EMBER_CHECK(tensors[i].shape() == tensors[0].shape(),
+                "stack: expects each tensor to be equal size, but tensor " + std::to_string(i) + " has shape " +
+                    tensors[i].shape().str() + " and tensor 0 has " + tensors[0].shape().str());
     expanded.push_back(unsqueeze(tensors[i], d));
   }
   return cat(expanded, d);
@@ -395,9 +398,9 @@ Tensor gather(const Tensor& t, int64_t dim_in, const Tensor& index) {
   EMBER_CHECK(index.dim() == t.dim(), "gather: the index has shape " + index.shape().str() + " but the input has " +
                                           t.shape().str() + "; both need the same number of dims");
   for (int d = 0; d < t.dim(); ++d)
-    EMBER_CHECK(d == dim || index.shape()[d] <= t.shape()[d],
-                "gather: index shape " + index.shape().str() + " is larger than input shape " + t.shape().str() +
-                    " outside dim " + std::to_string(dim));
+    EMBER_CHECK(d == dim || index.shape()[d] <= t.shape()[d], "gather: index shape " + index.shape().str() +
+                                                                  " is larger than input shape " + t.shape().str() +
+                                                                  " outside dim " + std::to_string(dim));
   Tensor out = empty(index.shape(), t.dtype(), t.device());
   kernels::gather(out, t, dim, index);
   if (any_requires_grad({&t})) {

@@ -71,14 +71,16 @@ Tensor rand(const Shape& shape, DType dtype, Device device) { return uniform(sha
 Tensor randn(const Shape& shape, DType dtype, Device device) { return normal(shape, 0, 1, dtype, device); }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Device device, Generator* generator) {
-  EMBER_CHECK(high > low, "randint: expected low < high, got [" + std::to_string(low) + ", " + std::to_string(high) + ")");
+  EMBER_CHECK(high > low,
+              "randint: expected low < high, got [" + std::to_string(low) + ", " + std::to_string(high) + ")");
   Tensor t = empty(shape, dtype, device);
   Generator& g = pick(generator);
   kernels_for(device).randint(t, g.seed, g.reserve(t.numel()), low, high);
   return t;
 }
 
-template <typename T> static Tensor from_values(const std::vector<T>& values, const Shape& shape) {
+template <typename T>
+static Tensor from_values(const std::vector<T>& values, const Shape& shape) {
   EMBER_CHECK(static_cast<int64_t>(values.size()) == shape.numel(),
               "from_vector: " + std::to_string(values.size()) + " values do not fill shape " + shape.str() + " (" +
                   std::to_string(shape.numel()) + " elements)");
@@ -92,7 +94,8 @@ Tensor from_vector(const std::vector<double>& v, const Shape& s) { return from_v
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& s) { return from_values(v, s); }
 Tensor from_vector(const std::vector<uint8_t>& v, const Shape& s) { return from_values(v, s); }
 
-template <typename T> std::vector<T> to_vector(const Tensor& t) {
+template <typename T>
+std::vector<T> to_vector(const Tensor& t) {
   EMBER_CHECK(t.device().is_cpu(), "to_vector: the tensor is on " + t.device().str() + "; move it to the cpu first");
   Tensor c = empty(t.shape(), dtype_of<T>());
   kernels::copy(c, t);

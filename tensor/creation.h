@@ -39,10 +39,12 @@ Tensor from_vector(const std::vector<float>& values, const Shape& shape);
 Tensor from_vector(const std::vector<double>& values, const Shape& shape);
 Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape);
 Tensor from_vector(const std::vector<uint8_t>& values, const Shape& shape);
-template <typename T> Tensor from_vector(const std::vector<T>& values) {
+template <typename T>
+Tensor from_vector(const std::vector<T>& values) {
   return from_vector(values, Shape{static_cast<int64_t>(values.size())});
 }
 // The elements in row-major order, converted to T (CPU tensors; any strides).
-template <typename T> std::vector<T> to_vector(const Tensor& t);
+template <typename T>
+std::vector<T> to_vector(const Tensor& t);
 
 }  // namespace ember

@@ -23,16 +23,33 @@ constexpr size_t dtype_size(DType dtype) {
 const char* dtype_name(DType dtype);  // "float32", ... (PyTorch's spelling without "torch.")
 bool is_floating(DType dtype);
 
-template <typename T> constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::Float32; }
-template <> constexpr DType dtype_of<double>() { return DType::Float64; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::UInt8; }
-template <> constexpr DType dtype_of<bool>() { return DType::Bool; }
+template <typename T>
+constexpr DType dtype_of();
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::Float32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::Float64;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::Int64;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::UInt8;
+}
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::Bool;
+}
 
 // Calls fn.template operator()<T>() with T the C++ type of `dtype`:
 //   visit_dtype(t.dtype(), [&]<typename T>() { T* p = t.data<T>(); ... });
-template <typename Fn> decltype(auto) visit_dtype(DType dtype, Fn&& fn) {
+template <typename Fn>
+decltype(auto) visit_dtype(DType dtype, Fn&& fn) {
   switch (dtype) {
   case DType::Float32: return fn.template operator()<float>();
   case DType::Float64: return fn.template operator()<double>();
@@ -45,7 +62,8 @@ template <typename Fn> decltype(auto) visit_dtype(DType dtype, Fn&& fn) {
 
 // The same, restricted to float32 / float64; any other dtype is an error naming `op`.
 void throw_not_floating(const char* op, DType dtype);
-template <typename Fn> decltype(auto) visit_floating(const char* op, DType dtype, Fn&& fn) {
+template <typename Fn>
+decltype(auto) visit_floating(const char* op, DType dtype, Fn&& fn) {
   if (dtype == DType::Float64) return fn.template operator()<double>();
   if (dtype != DType::Float32) throw_not_floating(op, dtype);
   return fn.template operator()<float>();

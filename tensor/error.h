@@ -11,9 +11,9 @@ struct Error : std::runtime_error {
 };
 
 // EMBER_CHECK(cond, "op: message " + detail) throws ember::Error when cond is false.
-#define EMBER_CHECK(cond, message)                                                                 \
-  do {                                                                                             \
-    if (!(cond)) throw ::ember::Error(message);                                                    \
+#define EMBER_CHECK(cond, message)              \
+  do {                                          \
+    if (!(cond)) throw ::ember::Error(message); \
   } while (0)
 
 }  // namespace ember

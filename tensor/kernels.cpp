@@ -39,7 +39,7 @@ namespace kernels {
 
 void throw_device_mismatch(const char* op, const Tensor& a, const Tensor& b) {
   throw Error(std::string(op) + ": expected all tensors on one device, but found one on " + a.device().str() +
-                " and one on " + b.device().str());
+              " and one on " + b.device().str());
 }
 
 void copy(const Tensor& dst, const Tensor& src) {

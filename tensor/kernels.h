@@ -15,16 +15,35 @@
 namespace ember {
 
 enum class UnaryOp : uint8_t {
-  Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Sign,
+  Neg,
+  Exp,
+  Log,
+  Sqrt,
+  Abs,
+  Relu,
+  Sigmoid,
+  Tanh,
+  Sign,
   PowScalar,  // x^p, p = param0
   Clamp,      // min(max(x, param0), param1)
   Square,
 };
 
 enum class BinaryOp : uint8_t {
-  Add, Sub, Mul, Div, Pow, Maximum, Minimum,
-  Eq, Ne, Lt, Le, Gt, Ge,  // produce bool
-  ReluBackward,            // out = grad * (x > 0): a = grad, b = x
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Maximum,
+  Minimum,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,            // produce bool
+  ReluBackward,  // out = grad * (x > 0): a = grad, b = x
 };
 
 enum class ReduceOp : uint8_t { Sum, Max, Min };
@@ -50,7 +69,8 @@ struct DeviceKernels {
   void (*matmul)(const Tensor& out, const Tensor& a, const Tensor& b);
   // indexing along `dim`: index is int64
   void (*index_select)(const Tensor& out, const Tensor& in, int dim, const Tensor& index);
-  void (*index_add)(const Tensor& out, int dim, const Tensor& index, const Tensor& src);  // out[.., index[i], ..] += src[.., i, ..]
+  void (*index_add)(const Tensor& out, int dim, const Tensor& index,
+                    const Tensor& src);  // out[.., index[i], ..] += src[.., i, ..]
   void (*gather)(const Tensor& out, const Tensor& in, int dim, const Tensor& index);
   void (*scatter_add)(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
   // creation: out[i] = start + i * step;  random draws from the Philox stream (seed, offset + i)

@@ -8,7 +8,7 @@
 namespace ember {
 
 extern "C" void openblas_set_num_threads(int);  // from libopenblas
-void set_eigen_threads(int threads);             // tensor/cpu/gemm.cpp
+void set_eigen_threads(int threads);            // tensor/cpu/gemm.cpp
 
 static int threads_from_environment() {
   const char* text = std::getenv("EMBER_NUM_THREADS");

@@ -13,7 +13,8 @@ void set_num_threads(int threads);
 
 // Splits [begin, end) into at most num_threads() contiguous chunks of at least `grain` items and
 // calls fn(chunk_begin, chunk_end) on each, in parallel. Small ranges run inline on the caller.
-template <typename Fn> void parallel_for(int64_t begin, int64_t end, int64_t grain, Fn&& fn) {
+template <typename Fn>
+void parallel_for(int64_t begin, int64_t end, int64_t grain, Fn&& fn) {
   int64_t n = end - begin;
   if (n <= 0) return;
   int64_t chunks = std::min<int64_t>(num_threads(), (n + grain - 1) / std::max<int64_t>(grain, 1));
@@ -21,7 +22,7 @@ template <typename Fn> void parallel_for(int64_t begin, int64_t end, int64_t gra
     fn(begin, end);
     return;
   }
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
+#pragma omp parallel for num_threads(static_cast <int>(chunks)) schedule(static)
   for (int64_t c = 0; c < chunks; ++c) fn(begin + n * c / chunks, begin + n * (c + 1) / chunks);
 }
 

@@ -36,8 +36,10 @@ struct Formatter {
         max_abs = std::max(max_abs, a), min_abs = std::min(min_abs, a);
       }
       if (any) {
-        if (int_mode) sci_mode = max_abs / min_abs > 1000 || max_abs > 1e8;
-        else sci_mode = max_abs / min_abs > 1000 || max_abs > 1e8 || min_abs < 1e-4;
+        if (int_mode)
+          sci_mode = max_abs / min_abs > 1000 || max_abs > 1e8;
+        else
+          sci_mode = max_abs / min_abs > 1000 || max_abs > 1e8 || min_abs < 1e-4;
       }
     }
     for (double v : values) width = std::max(width, format(v).size());
@@ -92,8 +94,8 @@ void collect(const Tensor& t, const std::vector<double>& flat, const Strides& st
     if (i >= 0) collect(t, flat, strides, dim + 1, offset + i * strides[dim], summarize, out);
 }
 
-std::string render(const Tensor& t, const std::vector<double>& flat, const Strides& strides, const Formatter& f, int dim,
-                   int64_t offset, int indent, bool summarize) {
+std::string render(const Tensor& t, const std::vector<double>& flat, const Strides& strides, const Formatter& f,
+                   int dim, int64_t offset, int indent, bool summarize) {
   if (t.dim() == 0) return f.format(flat[0]);
   std::string s = "[";
   auto idx = shown_indices(t.shape()[dim], summarize);
@@ -108,7 +110,8 @@ std::string render(const Tensor& t, const std::vector<double>& flat, const Strid
     std::string separator = "," + std::string(t.dim() - dim - 1, '\n') + std::string(indent, ' ');
     for (size_t k = 0; k < idx.size(); ++k) {
       if (k > 0) s += separator;
-      s += idx[k] < 0 ? "..." : render(t, flat, strides, f, dim + 1, offset + idx[k] * strides[dim], indent + 1, summarize);
+      s += idx[k] < 0 ? "..."
+                      : render(t, flat, strides, f, dim + 1, offset + idx[k] * strides[dim], indent + 1, summarize);
     }
   }
   return s + "]";
@@ -131,8 +134,10 @@ std::string format_tensor(const Tensor& t) {
     suffixes.push_back(std::string("dtype=torch.") + dtype_name(t.dtype()));
   }
   if (t.device().is_cuda()) suffixes.insert(suffixes.begin(), "device='" + t.device().str() + "'");
-  if (t.grad_fn() && grad_fn_name_hook) suffixes.push_back("grad_fn=<" + grad_fn_name_hook(*t.grad_fn()) + ">");
-  else if (t.requires_grad()) suffixes.push_back("requires_grad=True");
+  if (t.grad_fn() && grad_fn_name_hook)
+    suffixes.push_back("grad_fn=<" + grad_fn_name_hook(*t.grad_fn()) + ">");
+  else if (t.requires_grad())
+    suffixes.push_back("requires_grad=True");
 
   std::string body = "[]";
   if (t.numel() > 0) {

@@ -66,8 +66,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     int64_t sa = ia >= 0 ? a[ia] : 1, sb = ib >= 0 ? b[ib] : 1;
     EMBER_CHECK(sa == sb || sa == 1 || sb == 1, std::string(op) + ": shapes " + a.str() + " and " + b.str() +
                                                     " cannot be broadcast together (dim " + std::to_string(i) +
-                                                    " from the left of the result: " + std::to_string(sa) +
-                                                    " vs " + std::to_string(sb) + ")");
+                                                    " from the left of the result: " + std::to_string(sa) + " vs " +
+                                                    std::to_string(sb) + ")");
     out[i] = sa == 1 ? sb : sa;
   }
   return out;
@@ -76,8 +76,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 int wrap_dim(int64_t dim, int ndim, const char* op) {
   int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
   EMBER_CHECK(dim >= lo && dim <= hi, std::string(op) + ": dim " + std::to_string(dim) + " is out of range for a " +
-                                          std::to_string(ndim) + "-d tensor (expected " + std::to_string(lo) +
-                                          ".." + std::to_string(hi) + ")");
+                                          std::to_string(ndim) + "-d tensor (expected " + std::to_string(lo) + ".." +
+                                          std::to_string(hi) + ")");
   return static_cast<int>(dim < 0 ? dim + std::max(ndim, 1) : dim);
 }
 

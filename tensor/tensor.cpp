@@ -12,14 +12,14 @@ int64_t Tensor::stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim(
 
 void Tensor::check_dtype(DType expected, const char* what) const {
   EMBER_CHECK(defined(), std::string(what) + ": the tensor is undefined");
-  EMBER_CHECK(dtype() == expected, std::string(what) + ": the tensor holds " + dtype_name(dtype()) +
-                                       ", but " + dtype_name(expected) + " was asked for");
+  EMBER_CHECK(dtype() == expected, std::string(what) + ": the tensor holds " + dtype_name(dtype()) + ", but " +
+                                       dtype_name(expected) + " was asked for");
 }
 
 double Tensor::item() const {
   EMBER_CHECK(defined(), "item(): the tensor is undefined");
-  EMBER_CHECK(numel() == 1, "item(): a tensor with " + std::to_string(numel()) + " elements (shape " +
-                                shape().str() + ") cannot be converted to a number; expected exactly 1");
+  EMBER_CHECK(numel() == 1, "item(): a tensor with " + std::to_string(numel()) + " elements (shape " + shape().str() +
+                                ") cannot be converted to a number; expected exactly 1");
   EMBER_CHECK(device().is_cpu(), "item(): the tensor is on " + device().str() + "; call .to(cpu) first");
   return visit_dtype(dtype(), [&]<typename T>() { return static_cast<double>(*static_cast<T*>(raw_data())); });
 }
@@ -40,7 +40,6 @@ Tensor Tensor::detach() const {
   out.impl_->is_view = impl_->is_view;
   return out;
 }
-
 
 Tensor& Tensor::requires_grad_(bool requires_grad) {
   EMBER_CHECK(!requires_grad || is_floating(dtype()),
@@ -65,8 +64,7 @@ void Tensor::set_history(std::shared_ptr<Node> grad_fn, uint32_t output_nr) cons
 }
 
 Tensor empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape)
-    EMBER_CHECK(s >= 0, "empty(): negative size in shape " + shape.str());
+  for (int64_t s : shape) EMBER_CHECK(s >= 0, "empty(): negative size in shape " + shape.str());
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = allocate_storage(static_cast<size_t>(shape.numel()) * dtype_size(dtype), device);
   impl->shape = shape;

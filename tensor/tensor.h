@@ -40,12 +40,16 @@ class Tensor {
   // ---- memory ----------------------------------------------------------------------------------
   const std::shared_ptr<Storage>& storage() const;
   void* raw_data() const;  // address of element [0,...,0]
-  template <typename T> T* data() const {
+  template <typename T>
+  T* data() const {
     check_dtype(dtype_of<T>(), "data<T>()");
     return static_cast<T*>(raw_data());
   }
   double item() const;  // the single element of a 1-element CPU tensor, as double
-  template <typename T> T item() const { return static_cast<T>(item()); }
+  template <typename T>
+  T item() const {
+    return static_cast<T>(item());
+  }
 
   // A view with the given geometry over the same storage (no autograd; see autograd/views.h).
   Tensor as_strided(const Shape& shape, const Strides& strides, int64_t offset) const;
@@ -56,7 +60,7 @@ class Tensor {
   // ---- autograd fields (the engine is in autograd/) --------------------------------------------
   bool requires_grad() const;
   Tensor& requires_grad_(bool requires_grad = true);
-  Tensor grad() const;      // accumulated gradient of a leaf, undefined until backward
+  Tensor grad() const;  // accumulated gradient of a leaf, undefined until backward
   void set_grad(const Tensor& grad) const;
   const std::shared_ptr<Node>& grad_fn() const;  // null for leaves
   bool is_leaf() const;

@@ -44,13 +44,15 @@ inline std::string mismatch(const Tensor& actual, const Tensor& expected, double
   return "";
 }
 
-#define CHECK_CLOSE(actual, expected, ...) CHECK_MESSAGE(::ember::test::mismatch(actual, expected, ##__VA_ARGS__) == "", ::ember::test::mismatch(actual, expected, ##__VA_ARGS__))
+#define CHECK_CLOSE(actual, expected, ...)                                      \
+  CHECK_MESSAGE(::ember::test::mismatch(actual, expected, ##__VA_ARGS__) == "", \
+                ::ember::test::mismatch(actual, expected, ##__VA_ARGS__))
 
 // Runs gradcheck and reports its message on failure.
-#define CHECK_GRADS(fn, ...)                                                              \
-  do {                                                                                   \
-    auto result_ = ::ember::gradcheck(fn, {__VA_ARGS__});                                \
-    CHECK_MESSAGE(result_.ok, result_.message);                                          \
+#define CHECK_GRADS(fn, ...)                              \
+  do {                                                    \
+    auto result_ = ::ember::gradcheck(fn, {__VA_ARGS__}); \
+    CHECK_MESSAGE(result_.ok, result_.message);           \
   } while (0)
 
 }  // namespace ember::test

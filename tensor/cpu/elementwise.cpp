@@ -17,13 +17,15 @@ static bool all_contiguous(std::initializer_list<const Tensor*> tensors) {
   return true;
 }
 
-template <typename Body> static void flat_loop(int64_t n, Body&& body) {
+template <typename Body>
+static void flat_loop(int64_t n, Body&& body) {
   if (n <= kElementwiseGrain) return body(0, n);
   parallel_for(0, n, kElementwiseGrain, body);
 }
 
 // out[i] = f(in[i]) over two strided operands.
-template <typename Out, typename In, typename F> static void map_loop(const Tensor& out, const Tensor& in, F f) {
+template <typename Out, typename In, typename F>
+static void map_loop(const Tensor& out, const Tensor& in, F f) {
   Out* o = static_cast<Out*>(out.raw_data());
   const In* a = static_cast<const In*>(in.raw_data());
   if (all_contiguous({&out, &in})) {
@@ -87,7 +89,8 @@ void fill(const Tensor& dst, double value) {
   });
 }
 
-template <typename T> static void unary_typed(UnaryOp op, const Tensor& out, const Tensor& in, double p0, double p1) {
+template <typename T>
+static void unary_typed(UnaryOp op, const Tensor& out, const Tensor& in, double p0, double p1) {
   auto run = [&](auto f) { map_loop<T, T>(out, in, f); };
   if constexpr (std::is_same_v<T, bool>) {
     throw Error("unary op: not defined for bool tensors");
@@ -133,7 +136,8 @@ void unary(UnaryOp op, const Tensor& out, const Tensor& in, double p0, double p1
   visit_dtype(in.dtype(), [&]<typename T>() { unary_typed<T>(op, out, in, p0, p1); });
 }
 
-template <typename T> static void binary_typed(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
+template <typename T>
+static void binary_typed(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
   auto compare = [&](auto f) { zip_loop<bool, T>(out, a, b, f); };
   switch (op) {
   case BinaryOp::Eq: return compare([](T x, T y) { return x == y; });

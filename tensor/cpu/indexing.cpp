@@ -56,8 +56,8 @@ void index_add(const Tensor& out, int dim, const Tensor& index_view, const Tenso
 // Walks every element of `index` (contiguous) and calls f(position in index, offset into `other`
 // with dim replaced by the index value), where `other` is described by its strides.
 template <typename F>
-static void for_each_indexed(const char* op, const Tensor& index, int dim, int64_t dim_size, const Strides& other_strides,
-                             F f) {
+static void for_each_indexed(const char* op, const Tensor& index, int dim, int64_t dim_size,
+                             const Strides& other_strides, F f) {
   const int64_t* idx = index.data<int64_t>();
   const Shape& shape = index.shape();
   const int nd = shape.size();

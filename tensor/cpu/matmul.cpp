@@ -50,8 +50,10 @@ void matmul(const Tensor& out, const Tensor& a_in, const Tensor& b_in) {
       // Inside our own parallel loop use Eigen's route: it runs single-threaded when nested, while
       // calling a threaded BLAS from many threads at once oversubscribes the cores.
       if (!inside_parallel_loop) return gemm(M, N, K, A, B, c);
-      if constexpr (std::is_same_v<T, float>) gemm_routes::eigen_f32(M, N, K, A, B, c);
-      else gemm_routes::eigen_f64(M, N, K, A, B, c);
+      if constexpr (std::is_same_v<T, float>)
+        gemm_routes::eigen_f32(M, N, K, A, B, c);
+      else
+        gemm_routes::eigen_f64(M, N, K, A, B, c);
     };
     // Many small products: one per thread. Few large ones: GEMM itself runs multi-threaded.
     if (batch > 1 && M * N * K < 128 * 128 * 128)

@@ -10,7 +10,8 @@
 namespace ember::cpu {
 
 // out[i] = f(i) for a contiguous out.
-template <typename T, typename F> static void fill_by_index(const Tensor& out, F f) {
+template <typename T, typename F>
+static void fill_by_index(const Tensor& out, F f) {
   T* o = static_cast<T*>(out.raw_data());
   parallel_for(0, out.numel(), 16384, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) o[i] = f(i);
@@ -23,10 +24,13 @@ void arange(const Tensor& out, double start, double step) {
   });
 }
 
-template <typename T> static T uniform01(uint64_t seed, uint64_t counter) {
+template <typename T>
+static T uniform01(uint64_t seed, uint64_t counter) {
   PhiloxOutput r = philox4x32(seed, counter);
-  if constexpr (std::is_same_v<T, float>) return philox_uniform_float(r.word[0]);
-  else return static_cast<T>(philox_uniform_double(r.word[0], r.word[1]));
+  if constexpr (std::is_same_v<T, float>)
+    return philox_uniform_float(r.word[0]);
+  else
+    return static_cast<T>(philox_uniform_double(r.word[0], r.word[1]));
 }
 
 void uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high) {

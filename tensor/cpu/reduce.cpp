@@ -51,7 +51,8 @@ static Tensor as_rows(const Tensor& out, const Tensor& in, int64_t& rows, int64_
   return contiguous_cpu(in.as_strided(kept_shape, kept_strides, in.offset()));
 }
 
-template <typename T> static T reduce_row(ReduceOp op, const T* data, int64_t n) {
+template <typename T>
+static T reduce_row(ReduceOp op, const T* data, int64_t n) {
   if constexpr (std::is_same_v<T, bool>) {
     bool acc = op == ReduceOp::Min;
     for (int64_t i = 0; i < n; ++i) acc = op == ReduceOp::Min ? (acc && data[i]) : (acc || data[i]);
@@ -67,7 +68,8 @@ template <typename T> static T reduce_row(ReduceOp op, const T* data, int64_t n)
   }
 }
 
-template <typename T> static T combine(ReduceOp op, T a, T b) {
+template <typename T>
+static T combine(ReduceOp op, T a, T b) {
   if (op == ReduceOp::Sum) return static_cast<T>(a + b);
   if (op == ReduceOp::Max) return a > b ? a : b;
   return a < b ? a : b;
@@ -77,8 +79,8 @@ void reduce(ReduceOp op, const Tensor& out, const Tensor& in) {
   int64_t rows = 0, k = 0;
   Tensor data = as_rows(out, in, rows, k);
   EMBER_CHECK(k > 0 || op == ReduceOp::Sum, std::string(op == ReduceOp::Max ? "max" : "min") +
-                                                 ": cannot reduce over an empty dimension (input shape " +
-                                                 in.shape().str() + ")");
+                                                ": cannot reduce over an empty dimension (input shape " +
+                                                in.shape().str() + ")");
   Tensor result = out.is_contiguous() ? out : empty(out.shape(), out.dtype());
   visit_dtype(in.dtype(), [&]<typename T>() {
     const T* src = static_cast<const T*>(data.raw_data());
@@ -95,7 +97,8 @@ void reduce(ReduceOp op, const Tensor& out, const Tensor& in) {
         int parts = num_threads();
         std::unique_ptr<T[]> partial(new T[parts]());  // not vector<T>: vector<bool> packs bits
         parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
-          for (int64_t p = p0; p < p1; ++p) partial[p] = reduce_row(op, row + k * p / parts, k * (p + 1) / parts - k * p / parts);
+          for (int64_t p = p0; p < p1; ++p)
+            partial[p] = reduce_row(op, row + k * p / parts, k * (p + 1) / parts - k * p / parts);
         });
         T acc = partial[0];
         for (int p = 1; p < parts; ++p) acc = combine(op, acc, partial[p]);

@@ -29,8 +29,7 @@ void strided_loop(const Shape& full_shape, const std::array<Strides, N>& full_st
   for (int d = 0; d < full_shape.size(); ++d) {
     if (full_shape[d] == 1) continue;
     bool mergeable = nd > 0;
-    for (int k = 0; k < N && mergeable; ++k)
-      mergeable = strides[k][nd - 1] == full_strides[k][d] * full_shape[d];
+    for (int k = 0; k < N && mergeable; ++k) mergeable = strides[k][nd - 1] == full_strides[k][d] * full_shape[d];
     if (mergeable) {
       shape[nd - 1] *= full_shape[d];
       for (int k = 0; k < N; ++k) strides[k][nd - 1] = full_strides[k][d];

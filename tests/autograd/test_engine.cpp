@@ -44,8 +44,8 @@ TEST_CASE("gradients accumulate across backward calls until zeroed") {
 
 TEST_CASE("a shared intermediate (diamond graph) gets the sum of both paths") {
   Tensor x = vec({2}).requires_grad_();
-  Tensor h = exp(x);                 // used twice below
-  Tensor y = sum(h * 2.0 + h * h);   // dy/dx = (2 + 2h) h
+  Tensor h = exp(x);                // used twice below
+  Tensor y = sum(h * 2.0 + h * h);  // dy/dx = (2 + 2h) h
   backward(y);
   double hv = std::exp(2.0);
   CHECK(x.grad().item() == doctest::Approx((2 + 2 * hv) * hv).epsilon(1e-5));
@@ -70,7 +70,7 @@ TEST_CASE("errors that explain themselves") {
 
   Tensor loss2 = sum(x * x);
   backward(loss2, Tensor(), /*retain_graph=*/true);
-  backward(loss2);  // allowed: the first call kept the saved tensors
+  backward(loss2);                          // allowed: the first call kept the saved tensors
   CHECK_CLOSE(x.grad(), vec({6, 12, 18}));  // 2x from `loss`, then 2x twice from `loss2`
 }
 

@@ -43,12 +43,18 @@ static const std::map<std::string, Op>& golden_ops() {
       {"tanh", [](const Inputs& x) { return tanh(x[0]); }},
       {"where", [](const Inputs& x) { return where(gt(x[0], x[1]), x[0], x[1] * 2.0); }},
       {"sum_all", [](const Inputs& x) { return sum(x[0]); }},
-      {"sum_dims", [](const Inputs& x) { return sum(x[0], {0, 2}); }},
+      {"sum_dims",
+       [](const Inputs& x) {
+         return sum(x[0], {0, 2});
+       }},
       {"sum_keepdim", [](const Inputs& x) { return sum(x[0], {1}, true); }},
       {"mean_all", [](const Inputs& x) { return mean(x[0]); }},
       {"mean_dim", [](const Inputs& x) { return mean(x[0], {-1}); }},
       {"amax", [](const Inputs& x) { return amax(x[0], {1}); }},
-      {"amin_keepdim", [](const Inputs& x) { return amin(x[0], {0, 1}, true); }},
+      {"amin_keepdim",
+       [](const Inputs& x) {
+         return amin(x[0], {0, 1}, true);
+       }},
       {"max_dim", [](const Inputs& x) { return max(x[0], 1).first; }},
       {"min_dim_keepdim", [](const Inputs& x) { return min(x[0], 0, true).first; }},
       {"var_unbiased", [](const Inputs& x) { return var(x[0], {1}); }},
@@ -68,14 +74,26 @@ static const std::map<std::string, Op>& golden_ops() {
       {"einsum_cam", [](const Inputs& x) { return einsum("cb,abij->acij", x); }},
       {"einsum_bilinear", [](const Inputs& x) { return einsum("ij,jk->ik", x); }},
       {"einsum_trace_like_sum", [](const Inputs& x) { return einsum("ijk->ki", x); }},
-      {"permute_reshape", [](const Inputs& x) { return reshape(permute(x[0], {2, 0, 1}), {4, 6}) * 2.0; }},
+      {"permute_reshape",
+       [](const Inputs& x) {
+         return reshape(permute(x[0], {2, 0, 1}), {4, 6}) * 2.0;
+       }},
       {"transpose_contiguous", [](const Inputs& x) { return contiguous(transpose(x[0], 0, 1)) * 1.5; }},
       {"slice_step", [](const Inputs& x) { return slice(x[0], 1, 1, 6, 2) * 3.0; }},
       {"select", [](const Inputs& x) { return select(x[0], 1, 2) * 3.0; }},
-      {"expand", [](const Inputs& x) { return expand(x[0], {3, 4}) * 2.0; }},
+      {"expand",
+       [](const Inputs& x) {
+         return expand(x[0], {3, 4}) * 2.0;
+       }},
       {"squeeze_unsqueeze", [](const Inputs& x) { return unsqueeze(squeeze(x[0], 1), 0) * 2.0; }},
-      {"cat", [](const Inputs& x) { return cat({x[0], x[1] * 2.0}, 1); }},
-      {"stack", [](const Inputs& x) { return stack({x[0], x[1] * 2.0}, 1); }},
+      {"cat",
+       [](const Inputs& x) {
+         return cat({x[0], x[1] * 2.0}, 1);
+       }},
+      {"stack",
+       [](const Inputs& x) {
+         return stack({x[0], x[1] * 2.0}, 1);
+       }},
       {"index_select", [](const Inputs& x) { return index_select(x[0], 0, x[1]); }},
       {"gather", [](const Inputs& x) { return gather(x[0], 1, x[1]); }},
       {"chain_mlp", [](const Inputs& x) { return log_softmax(matmul(relu(matmul(x[0], x[1])), x[2]), 1); }},

@@ -20,7 +20,9 @@ TEST_CASE("gradcheck: binary ops with broadcasting and non-contiguous inputs") {
 
 TEST_CASE("gradcheck: unary ops") {
   manual_seed(2);
-  auto check_unary = [](Tensor (*op)(const Tensor&), Tensor x) { CHECK_GRADS([op](const Inputs& v) { return op(v[0]); }, x); };
+  auto check_unary = [](Tensor (*op)(const Tensor&), Tensor x) {
+    CHECK_GRADS([op](const Inputs& v) { return op(v[0]); }, x);
+  };
   check_unary(neg, strided_leaf({3, 4}));
   check_unary(exp, strided_leaf({3, 4}));
   check_unary(log, leaf({3, 4}, 5));

@@ -6,7 +6,9 @@
 using namespace ember;
 using namespace ember::test;
 
-static Tensor range(const Shape& shape) { return reshape(arange(0, static_cast<double>(shape.numel()), 1, DType::Float32), shape); }
+static Tensor range(const Shape& shape) {
+  return reshape(arange(0, static_cast<double>(shape.numel()), 1, DType::Float32), shape);
+}
 static std::vector<float> values(const Tensor& t) { return to_vector<float>(t); }
 
 TEST_CASE("reshape is a view when strides allow, a copy otherwise") {
@@ -77,7 +79,7 @@ TEST_CASE("reductions: values, indices and shapes") {
   CHECK(to_vector<int64_t>(i) == std::vector<int64_t>{2, 1});
   CHECK(argmax(x).item() == 5);
   CHECK(to_vector<int64_t>(argmin(x, 0)) == std::vector<int64_t>{0, 0, 1, 0});
-  CHECK(var(x).item() == doctest::Approx(7.553571).epsilon(1e-5));            // numpy.var(ddof=1)
+  CHECK(var(x).item() == doctest::Approx(7.553571).epsilon(1e-5));             // numpy.var(ddof=1)
   CHECK(var(x, {0, 1}, 0).item() == doctest::Approx(6.609375).epsilon(1e-5));  // numpy.var(ddof=0)
   CHECK(sum(from_vector(std::vector<uint8_t>{200, 100})).dtype() == DType::Int64);
   CHECK(sum(from_vector(std::vector<uint8_t>{200, 100})).item() == 300);
@@ -86,14 +88,16 @@ TEST_CASE("reductions: values, indices and shapes") {
 }
 
 TEST_CASE("matmul and einsum shape errors name the shapes") {
-  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})), doctest::Contains("[2, 3] and [4, 5] cannot be multiplied"),
-                       Error);
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})),
+                       doctest::Contains("[2, 3] and [4, 5] cannot be multiplied"), Error);
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 2, 3}), zeros({3, 3, 4})), doctest::Contains("cannot be broadcast"), Error);
-  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({3, 4}, DType::Float64)), doctest::Contains("float32 and float64"), Error);
-  CHECK_THROWS_WITH_AS(einsum("ii->i", {zeros({2, 2})}), doctest::Contains("repeats within operand"), Error);
-  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {zeros({2, 3})}), doctest::Contains("names 2 operands but 1 were given"), Error);
-  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {zeros({2, 3}), zeros({4, 2})}), doctest::Contains("letter 'j' has size 3 and 4"),
+  CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({3, 4}, DType::Float64)), doctest::Contains("float32 and float64"),
                        Error);
+  CHECK_THROWS_WITH_AS(einsum("ii->i", {zeros({2, 2})}), doctest::Contains("repeats within operand"), Error);
+  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {zeros({2, 3})}), doctest::Contains("names 2 operands but 1 were given"),
+                       Error);
+  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {zeros({2, 3}), zeros({4, 2})}),
+                       doctest::Contains("letter 'j' has size 3 and 4"), Error);
   CHECK_THROWS_WITH_AS(einsum("ij->z", {zeros({2, 3})}), doctest::Contains("output letter 'z'"), Error);
   CHECK(einsum("ij->", {ones({2, 3})}).item() == 6);
   CHECK(einsum("ij,ij", {ones({2, 3}), ones({2, 3})}).item() == 6);  // implicit output: a full contraction
@@ -107,8 +111,8 @@ TEST_CASE("in-place arithmetic broadcasts the other operand, never self") {
   Tensor row = zeros({3});
   CHECK_THROWS_WITH_AS(add_(row, zeros({2, 3})), doctest::Contains("differs from the tensor's shape [3]"), Error);
   Tensor ints = from_vector(std::vector<int64_t>{4, 6});
-  CHECK_THROWS_WITH_AS(div_(ints, from_vector(std::vector<int64_t>{2, 4})), doctest::Contains("cannot be stored in a int64"),
-                       Error);
+  CHECK_THROWS_WITH_AS(div_(ints, from_vector(std::vector<int64_t>{2, 4})),
+                       doctest::Contains("cannot be stored in a int64"), Error);
   Tensor c = zeros({2, 2});
   copy_(c, from_vector(std::vector<double>{1.5, 2.5}));
   CHECK(values(c) == std::vector<float>{1.5, 2.5, 1.5, 2.5});

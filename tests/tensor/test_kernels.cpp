@@ -15,9 +15,8 @@ using namespace ember;
 static double at(const Tensor& t, const std::vector<int64_t>& index) {
   int64_t offset = t.offset();
   for (size_t d = 0; d < index.size(); ++d) offset += index[d] * t.strides()[static_cast<int>(d)];
-  return visit_dtype(t.dtype(), [&]<typename T>() {
-    return static_cast<double>(static_cast<const T*>(t.storage()->data)[offset]);
-  });
+  return visit_dtype(
+      t.dtype(), [&]<typename T>() { return static_cast<double>(static_cast<const T*>(t.storage()->data)[offset]); });
 }
 
 // Calls fn(index) for every multi-index of `shape` in row-major order.
@@ -126,7 +125,8 @@ TEST_CASE("softmax rows sum to one, stay finite for large inputs, and handle -in
 
 TEST_CASE("matmul kernel: every layout of both operands against a naive triple loop") {
   manual_seed(13);
-  const std::vector<std::tuple<int64_t, int64_t, int64_t>> sizes = {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 64, 64}, {130, 7, 129}};
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> sizes = {
+      {1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 64, 64}, {130, 7, 129}};
   for (auto [M, N, K] : sizes) {
     for (int layout = 0; layout < 4; ++layout) {
       bool a_t = layout & 1, b_t = layout & 2;

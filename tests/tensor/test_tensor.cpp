@@ -3,8 +3,8 @@
 
 #include <cmath>
 #include <functional>
-#include <tuple>
 #include <numeric>
+#include <tuple>
 
 #include "tensor/creation.h"
 #include "tensor/kernels.h"
@@ -58,10 +58,12 @@ TEST_CASE("creation functions fill what they say") {
   CHECK(scalar_tensor(3).dim() == 0);
   CHECK(scalar_tensor(3).item() == 3);
   CHECK(error_of([] { arange(0, 5, 0); }).find("step must be non-zero") != std::string::npos);
-  CHECK(error_of([] { from_vector(std::vector<float>{1, 2, 3}, {2, 2}); }).find("3 values do not fill shape [2, 2]") !=
-        std::string::npos);
+  CHECK(error_of([] {
+          from_vector(std::vector<float>{1, 2, 3}, {2, 2});
+        }).find("3 values do not fill shape [2, 2]") != std::string::npos);
   CHECK(error_of([] { zeros({2, 3}).item(); }).find("a tensor with 6 elements") != std::string::npos);
-  CHECK(error_of([] { zeros({2}).data<double>(); }).find("holds float32, but float64 was asked for") != std::string::npos);
+  CHECK(error_of([] { zeros({2}).data<double>(); }).find("holds float32, but float64 was asked for") !=
+        std::string::npos);
   CHECK(error_of([] { empty({-1, 2}); }).find("negative size") != std::string::npos);
 }
 
