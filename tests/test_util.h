@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "autograd/ops.h"
 
@@ -25,6 +27,26 @@ inline Tensor strided_leaf(const Shape& shape, double shift = 0) {
   Tensor t = transpose(base, -1, -2).detach();
   REQUIRE(!t.is_contiguous());
   return t.requires_grad_();
+}
+
+// The message of the ember::Error that fn throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Calling fn must throw an ember::Error whose message contains every fragment.
+inline void check_throws(const std::function<void()>& fn, const std::vector<std::string>& fragments) {
+  const std::string message = error_of(fn);
+  INFO("message: ", message);
+  for (const std::string& fragment : fragments) {
+    INFO("fragment: ", fragment);
+    CHECK(message.find(fragment) != std::string::npos);
+  }
 }
 
 // Empty string when |a - b| <= atol + rtol |b| everywhere, else a description of the first miss.

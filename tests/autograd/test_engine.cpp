@@ -12,15 +12,6 @@ using namespace ember::test;
 
 static Tensor vec(std::vector<float> values) { return from_vector(values); }
 
-static std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 #define CHECK_ERROR_CONTAINS(statement, fragment) \
   CHECK_MESSAGE(error_of([&] { statement; }).find(fragment) != std::string::npos, error_of([&] { statement; }))
 

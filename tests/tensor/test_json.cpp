@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <string>
+
 #include <vector>
+#include "../test_util.h"
 
 #include "tensor/error.h"
 #include "tensor/io/json.h"
@@ -17,17 +19,7 @@ namespace {
 // Parsing `text` must throw an ember::Error whose message contains every fragment.
 void check_parse_error(const std::string& text, const std::vector<std::string>& fragments) {
   INFO("input: ", text);
-  try {
-    parse(text);
-    FAIL("no error was thrown");
-  } catch (const ember::Error& e) {
-    const std::string message = e.what();
-    INFO("message: ", message);
-    for (const std::string& fragment : fragments) {
-      INFO("fragment: ", fragment);
-      CHECK(message.find(fragment) != std::string::npos);
-    }
-  }
+  ember::test::check_throws([&] { parse(text); }, fragments);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../test_util.h"
 #include "tensor/error.h"
 #include "tensor/io/safetensors.h"
 #include "tensor/tensor.h"
@@ -23,6 +24,7 @@ using ember::DType;
 using ember::Shape;
 using ember::Strides;
 using ember::Tensor;
+using ember::test::check_throws;
 
 namespace {
 
@@ -107,22 +109,6 @@ void check_error(const std::string& bytes, const std::vector<std::string>& fragm
     const std::string message = e.what();
     INFO("message: ", message);
     CHECK(message.find("bad.safetensors") != std::string::npos);
-    for (const std::string& fragment : fragments) {
-      INFO("fragment: ", fragment);
-      CHECK(message.find(fragment) != std::string::npos);
-    }
-  }
-}
-
-// Calling `fn` must throw an ember::Error containing every fragment.
-template <typename Fn>
-void check_throws(Fn&& fn, const std::vector<std::string>& fragments) {
-  try {
-    fn();
-    FAIL("no error was thrown");
-  } catch (const ember::Error& e) {
-    const std::string message = e.what();
-    INFO("message: ", message);
     for (const std::string& fragment : fragments) {
       INFO("fragment: ", fragment);
       CHECK(message.find(fragment) != std::string::npos);

@@ -6,21 +6,14 @@
 #include <numeric>
 #include <tuple>
 
+#include "../test_util.h"
 #include "tensor/creation.h"
 #include "tensor/kernels.h"
 #include "tensor/parallel.h"
 #include "tensor/philox.h"
 
 using namespace ember;
-
-static std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using ember::test::error_of;
 
 TEST_CASE("Dims, strides and broadcasting rules") {
   CHECK(contiguous_strides({2, 3, 4}) == Strides{12, 4, 1});
