@@ -1,13 +1,11 @@
 // Single-matrix GEMM on the CPU: C (M,N, row-major) = A (M,K) @ B (K,N).
 //
-// Three routes, selectable at run time (EMBER_GEMM=blas|eigen|packed, or set_gemm_backend):
-//  - blas:  Eigen's product compiled with EIGEN_USE_BLAS, so large products call OpenBLAS's sgemm
-//           (hand-tuned assembly per CPU). The default: it is the fastest here, see README.
-//  - eigen: Eigen's own blocked GEMM (portable C++ with SIMD packets), kept as the readable
-//           reference and for builds without a tuned BLAS.
-//  - packed: Ember's own packed GEMM with an AVX2/FMA micro-kernel (gemm_packed.cpp), written to be
-//           read: the Goto/BLIS loop nest in ~200 lines. float32 only; float64 uses the eigen route.
-// blas and eigen come from the same source file, gemm_route.cpp, compiled twice.
+// Three routes, selectable at run time (EMBER_GEMM=packed|blas|eigen, or set_gemm_backend):
+//  - packed: Ember's own packed GEMM with an AVX2/FMA micro-kernel (gemm_packed.cpp): the
+//            Goto/BLIS loop nest, written to be read. The default for float32: it matches
+//            OpenBLAS here (see README) and shares Ember's OpenMP threads. float64 goes to blas.
+//  - blas:   OpenBLAS's sgemm/dgemm through CBLAS (gemm_blas.cpp), hand-tuned assembly per CPU.
+//  - eigen:  Eigen's own blocked GEMM (gemm_eigen.cpp), portable C++ with SIMD packets.
 #pragma once
 #include <cstdint>
 
@@ -15,12 +13,13 @@ namespace ember {
 
 enum class GemmBackend { Blas, Eigen, Packed };
 void set_gemm_backend(GemmBackend backend);
-GemmBackend gemm_backend();  // from EMBER_GEMM on first use (default blas)
+GemmBackend gemm_backend();  // from EMBER_GEMM on first use (default packed)
 const char* gemm_backend_name(GemmBackend backend);
 
 // A matrix operand given by its first element and strides (in elements) along rows and columns;
 // one of the two strides is 1 (row-major when col_stride == 1, column-major when row_stride == 1).
-template <typename T> struct GemmOperand {
+template <typename T>
+struct GemmOperand {
   const T* data;
   int64_t row_stride, col_stride;
 };

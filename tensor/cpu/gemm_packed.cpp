@@ -7,25 +7,32 @@
 // the caches and *packed* (copied) into the exact order the kernel reads them, so its loads are
 // contiguous, aligned, and never miss.
 //
-// Loop nest (every loop with the shapes it walks; MR=6, NR=16, KC=256, MC=144, NC=4080 here):
+// Loop nest (every loop with the shapes it walks; MR=6, NR=16, KC=384, MC=120, NC=4080 here):
 //
 //   for jc in [0, N) step NC:                         column block   C[:, jc:+nc]    B[:, jc:+nc]
 //     for pc in [0, K) step KC:                       depth block    A[:, pc:+kc]    B[pc:+kc, jc:+nc]
-//       pack B[pc:+kc, jc:+nc] -> Bp                  nc/NR panels of (kc, NR), shared by threads (L3)
+//       pack B[pc:+kc, jc:+nc] -> Bp                  nc/NR panels of (kc, NR), shared (L3)
 //       for ic in [0, M) step MC:       (threads)     row block      A[ic:+mc, pc:+kc]
-//         pack A[ic:+mc, pc:+kc] -> Ap                mc/MR panels of (MR, kc), one per thread (L2)
-//         for jr in [0, nc) step NR:                  one B panel (kc, NR) = 16 KiB, stays in L1
-//           for ir in [0, mc) step MR:                one A panel (MR, kc) = 6 KiB, streamed from L2
+//         pack A[ic:+mc, pc:+kc] -> Ap                mc/MR panels of (MR, kc), per thread (L2)
+//         for jr in [0, nc) step NR:                  one B panel (kc, NR) = 24 KiB, stays in L1
+//           for ir in [0, mc) step MR:                one A panel (MR, kc) = 9 KiB, streamed from L2
 //             C[ic+ir:+MR, jc+jr:+NR] (+)= Ap panel (MR, kc) @ Bp panel (kc, NR)    micro-kernel
+//
+// Flops per byte moved: the kernel does 2*MR*NR = 192 flops per k for MR + NR = 22 floats read;
+// each B panel, once in L1, serves mc/MR kernel calls; each A block, once in L2, serves all nc/NR
+// B panels; each C tile is read and written once per depth block.
 //
 // The first depth block (pc == 0) stores into C, the later ones add to it, so C needs no zeroing.
 // Tiles on the right and bottom edges are computed into a local MR x NR tile from zero-padded
-// panels, and only their valid part is copied to C.
+// panels, and only their valid part is copied to C. The blocks are evened out: K = 2048 runs as
+// 6 depth blocks of 344 (the last 328), not 5 of 384 and one of 128.
 //
-// Threads split the rows of C (the ic loop): each packs and keeps its own A block in its own L2,
-// while all read the one packed B block. When C has too few rows to share, they split the
-// columns (the jr loop) instead. One parallel region covers the whole nest; the threads meet at a
-// barrier after packing each B block and again before the next one overwrites it.
+// Threads: one parallel region covers the whole nest. All threads pack B together, then take row
+// blocks (the ic loop) one at a time, as each becomes free: a thread packs its row block of A
+// into its own buffer (its own L2) and multiplies it by the shared Bp. When C has too few rows to
+// share, each thread takes a chunk of the columns (the jr loop) instead. B blocks alternate
+// between two buffers, so one barrier per block (after packing B) is enough: a thread that
+// passes it knows everyone is done with the block before, whose buffer the next block reuses.
 //
 // The micro-kernel needs AVX2 + FMA (the build uses -march=native). Without them this route
 // forwards to Eigen's own GEMM (the `eigen` route), which is portable.
@@ -50,11 +57,12 @@
 namespace ember {
 
 void gemm_reference_f32(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
+  auto a = [&](int64_t i, int64_t k) { return double(A.data[i * A.row_stride + k * A.col_stride]); };
+  auto b = [&](int64_t k, int64_t j) { return double(B.data[k * B.row_stride + j * B.col_stride]); };
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       double sum = 0;
-      for (int64_t k = 0; k < K; ++k)
-        sum += double(A.data[i * A.row_stride + k * A.col_stride]) * double(B.data[k * B.row_stride + j * B.col_stride]);
+      for (int64_t k = 0; k < K; ++k) sum += a(i, k) * b(k, j);
       C[i * N + j] = float(sum);
     }
 }
@@ -65,21 +73,24 @@ namespace {
 // Micro-tile MR x NR = 6 x 16: 6 rows x 2 ymm registers (8 floats each) = 12 accumulators, plus 2
 // registers for a row of B and 1 for a broadcast element of A: 15 of the 16 ymm registers. Per k
 // the kernel issues 12 FMAs against 2 loads + 6 broadcasts, so the two FMA units (not the loads)
-// are the bottleneck, and 12 independent accumulators cover the FMA latency (4 cycles x 2 units).
+// set the pace, and the 12 independent sums keep them busy despite the FMA latency (2 units x
+// 4 cycles: at least 8 FMAs must be in flight). Alone on one core it runs at ~95% of FMA peak.
 constexpr int64_t MR = 6;
 constexpr int64_t NR = 16;
 
-// Cache blocks for this CPU (AMD Zen 3: 32 KiB L1d, 512 KiB L2 per core, 32 MiB shared L3),
-// the same choice as BLIS's sgemm on Zen:
-//  - KC = 256: a B panel (KC x NR floats = 16 KiB) fills half of L1 and stays there while the
-//    kernel walks every A panel of the block; the A panel (MR x KC = 6 KiB) streams next to it.
-//  - MC = 144 (a multiple of MR): the packed A block (MC x KC = 144 KiB) stays in L2 across the
-//    whole jr loop, with room left for the B panels and C tiles passing through.
-//  - NC = 4080 (a multiple of NR): the packed B block (KC x NC = 4 MiB) lives in the shared L3.
-// Larger K (fewer passes over C) and larger MC (fewer passes over B) help until the blocks stop
-// fitting; bench/gemm_sweep.cpp measures the result.
-constexpr int64_t KC = 256;
-constexpr int64_t MC = 144;
+// Cache blocks for this CPU (AMD Zen 3: 32 KiB L1d and 512 KiB L2 per core, 32 MiB shared L3):
+//  - KC = 384: a B panel (KC x NR floats = 24 KiB) takes 3/4 of L1 and stays there while the
+//    kernel walks every A panel of the block; the A panel (MR x KC = 9 KiB) streams in from L2.
+//    A larger KC means fewer passes over C (each C tile is loaded and stored K/KC times) and
+//    longer kernel calls; a smaller one keeps more of L1 free.
+//  - MC = 120 (a multiple of MR): the packed A block (MC x KC = 180 KiB) stays in L2, about a
+//    third of it, across the whole jr loop, leaving room for the B panels and C tiles passing by.
+//  - NC = 4080 (a multiple of NR): a packed B block (KC x NC, at most 6 MiB; two of them, see
+//    below) lives in the shared L3.
+// Measured at N = 2048 on 2 threads, (KC, MC) = (256, 144) (BLIS's choice for Zen) and (512, 96)
+// come within a few per cent of these; the blocks are then evened out (split() below).
+constexpr int64_t KC = 384;
+constexpr int64_t MC = 120;
 constexpr int64_t NC = 4080;
 static_assert(MC % MR == 0 && NC % NR == 0, "blocks must hold whole panels");
 
@@ -87,6 +98,20 @@ static_assert(MC % MR == 0 && NC % NR == 0, "blocks must hold whole panels");
 constexpr int64_t kMinParallelWork = 64 * 64 * 64;
 
 constexpr int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+constexpr int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+// [0, n) cut into `count` blocks of `size` (the last may be shorter): as few blocks as keep each
+// at most max_size, rounded up to a multiple of `multiple` blocks (as far as there are units to
+// share), every size a multiple of `unit`. Equal blocks avoid a sliver at the end: K = 2048 with
+// KC = 384 gives 6 blocks of 344 (the last 328), not 5 of 384 and one of 128.
+struct Blocks {
+  int64_t count, size;
+};
+Blocks split(int64_t n, int64_t max_size, int64_t unit, int64_t multiple = 1) {
+  const int64_t count = std::min(round_up(ceil_div(n, max_size), multiple), ceil_div(n, unit));
+  const int64_t size = round_up(ceil_div(n, count), unit);
+  return {ceil_div(n, size), size};
+}
 
 // Pack A[0:mc, 0:kc] (a points at its first element) into mc/MR panels of (MR, kc): panel r holds
 // rows r*MR .. r*MR+MR-1, stored k-major, ap[r*MR*kc + k*MR + i] = A[r*MR + i, k]. Rows past mc
@@ -130,8 +155,8 @@ void pack_b_panel(int64_t kc, int64_t cols, const float* b, int64_t rs, int64_t 
 // The micro-kernel: C_tile (MR, NR; row stride ldc) = [C_tile +] Ap panel (MR, kc) @ Bp panel (kc, NR).
 // acc[i][h] holds C_tile[i, 8h : 8h+8]. For each k: load B[k, 0:16] into two registers, then for
 // each of the 6 rows broadcast A[i, k] and do acc[i][h] += A[i, k] * B[k, 8h:8h+8].
-void kernel_6x16(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* __restrict c,
-                 int64_t ldc, bool accumulate) {
+void kernel_6x16(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* __restrict c, int64_t ldc,
+                 bool accumulate) {
   __m256 acc[MR][2];
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
   for (int i = 0; i < MR; ++i) {  // start fetching the C tile now; it is needed at the end
@@ -204,60 +229,65 @@ void gemm_packed_f32(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, Gemm
   int threads = omp_in_parallel() ? 1 : num_threads();
   if (M * N * K < kMinParallelWork) threads = 1;
 
-  // Split the threads into a grid: tm groups over the rows (MR panels) of C, tn over the columns
-  // (NR panels). Prefer rows (each thread then packs only its own A), as long as every thread
-  // gets a few row panels.
-  const int64_t m_panels = (M + MR - 1) / MR;
-  int tm = threads;
-  while (tm > 1 && (threads % tm != 0 || m_panels < 4 * tm)) --tm;
-  const int tn = threads / tm;
+  // Blocks of equal size: K in blocks of at most KC, N of at most NC, M of at most MC rows.
+  const Blocks k_blocks = split(K, KC, 8), n_blocks = split(N, NC, NR);
+  // The threads share the work of each (jc, pc) block as items: a row block of C (with its own
+  // packed A) times one column chunk. Enough rows: whole row blocks, their count a multiple of
+  // the thread count so that all finish together; too few rows: one chunk of columns per thread.
+  const bool split_rows = M >= 4 * MR * threads;
+  const Blocks m_blocks = split(M, MC, MR, split_rows ? threads : 1);
+  const int64_t col_chunks = split_rows ? 1 : threads, items = m_blocks.count * col_chunks;
 
-  // Scratch: the shared packed B block, then one packed A block per thread.
-  const int64_t kc_max = std::min(K, KC);
-  const int64_t b_size = kc_max * round_up(std::min(N, NC), NR);
-  const int64_t a_size = round_up(kc_max * round_up(std::min(round_up(M, MR * tm) / tm, MC), MR), 16);
-  float* buffer = scratch(b_size + threads * a_size);
+  // Scratch: two packed B blocks (block b goes into buffer b % 2), then one packed A block per thread.
+  const int64_t b_size = k_blocks.size * n_blocks.size, a_size = round_up(k_blocks.size * m_blocks.size, 16);
+  const int64_t b_buffers = k_blocks.count * n_blocks.count > 1 ? 2 : 1;
+  float* const buffer = scratch(b_buffers * b_size + threads * a_size);
   if (!buffer) throw std::bad_alloc();
-  float* const bp = buffer;
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const int t = omp_get_thread_num();
-    float* const ap = buffer + b_size + t * a_size;
-    // This thread's share: rows [i_begin, i_end) of C and, within each column block, the B panels
-    // [jp_begin, jp_end) of it (whole panels, so every thread's columns start on a panel).
-    const int tr = t / tn, tc = t % tn;
-    const int64_t i_begin = std::min(M, m_panels * tr / tm * MR), i_end = std::min(M, m_panels * (tr + 1) / tm * MR);
+  // Run by every thread of the team: the `omp for` loops inside share out their iterations (with
+  // a team of one, or none, they run them all).
+  auto run = [&](int thread) {
+    float* const ap = buffer + b_buffers * b_size + thread * a_size;
+    int64_t block = 0;
+    for (int64_t jc = 0; jc < N; jc += n_blocks.size) {
+      const int64_t nc = std::min(n_blocks.size, N - jc), n_panels = (nc + NR - 1) / NR;
+      for (int64_t pc = 0; pc < K; pc += k_blocks.size, ++block) {
+        const int64_t kc = std::min(k_blocks.size, K - pc);
+        const bool accumulate = pc > 0;  // the first depth block stores into C, the others add
+        float* const bp = buffer + (block % 2) * b_size;
 
-    for (int64_t jc = 0; jc < N; jc += NC) {
-      const int64_t nc = std::min(NC, N - jc), n_panels = (nc + NR - 1) / NR;
-      const int64_t jp_begin = n_panels * tc / tn, jp_end = n_panels * (tc + 1) / tn;
-      for (int64_t pc = 0; pc < K; pc += KC) {
-        const int64_t kc = std::min(KC, K - pc);
-        const bool accumulate = pc > 0;
-
-        // Pack B[pc:+kc, jc:+nc] into Bp, the panels shared out among the threads.
-#pragma omp for schedule(static)
+        // Pack B[pc:+kc, jc:+nc] into Bp, its panels shared out among the threads. The barrier at
+        // the end of this loop makes Bp complete for everyone; it also means every thread has
+        // finished the previous block, so nobody still reads the buffer that the next one fills.
+#pragma omp for schedule(dynamic, 4)
         for (int64_t jp = 0; jp < n_panels; ++jp) {
           const int64_t j = jp * NR;
-          pack_b_panel(kc, std::min(NR, nc - j), B.data + pc * B.row_stride + (jc + j) * B.col_stride,
-                       B.row_stride, B.col_stride, bp + jp * NR * kc);
-        }  // (implicit barrier: Bp is complete)
+          pack_b_panel(kc, std::min(NR, nc - j), B.data + pc * B.row_stride + (jc + j) * B.col_stride, B.row_stride,
+                       B.col_stride, bp + jp * NR * kc);
+        }
 
-        for (int64_t ic = i_begin; ic < i_end; ic += MC) {
-          const int64_t mc = std::min(MC, i_end - ic);
+        // C[:, jc:+nc] (+)= A[:, pc:+kc] @ Bp, item by item, each to whichever thread is free.
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t item = 0; item < items; ++item) {
+          const int64_t ic = item / col_chunks * m_blocks.size, mc = std::min(m_blocks.size, M - ic);
+          const int64_t chunk = item % col_chunks;
           pack_a(mc, kc, A.data + ic * A.row_stride + pc * A.col_stride, A.row_stride, A.col_stride, ap);
-          for (int64_t jp = jp_begin; jp < jp_end; ++jp) {
+          for (int64_t jp = n_panels * chunk / col_chunks; jp < n_panels * (chunk + 1) / col_chunks; ++jp) {
             const int64_t jr = jp * NR;
             for (int64_t ir = 0; ir < mc; ir += MR)
               tile(kc, ap + ir * kc, bp + jp * NR * kc, C + (ic + ir) * N + jc + jr, N, std::min(MR, mc - ir),
                    std::min(NR, nc - jr), accumulate);
           }
         }
-#pragma omp barrier  // everyone is done with Bp before the next block overwrites it
       }
     }
-  }
+  };
+  // One thread outside any parallel region: run here, no team to start (small products stay
+  // cheap). Inside someone else's parallel region the `omp for` loops would bind to that team,
+  // so there we start a team of our own, of one thread.
+  if (threads == 1 && !omp_in_parallel()) return run(0);
+#pragma omp parallel num_threads(threads)
+  run(omp_get_thread_num());
 #endif
 }
 

@@ -47,13 +47,15 @@ void matmul(const Tensor& out, const Tensor& a_in, const Tensor& b_in) {
         return;
       }
       GemmOperand<T> A{pa + i * a_bs, a_rs, a_cs}, B{pb + i * b_bs, b_rs, b_cs};
-      // Inside our own parallel loop use Eigen's route: it runs single-threaded when nested, while
-      // calling a threaded BLAS from many threads at once oversubscribes the cores.
       if (!inside_parallel_loop) return gemm(M, N, K, A, B, c);
-      if constexpr (std::is_same_v<T, float>)
+      // Inside our own parallel loop a threaded OpenBLAS would oversubscribe the cores; the packed
+      // (float32) and eigen routes run single-threaded when nested.
+      if constexpr (std::is_same_v<T, float>) {
+        if (gemm_backend() == GemmBackend::Packed) return gemm(M, N, K, A, B, c);
         gemm_routes::eigen_f32(M, N, K, A, B, c);
-      else
+      } else {
         gemm_routes::eigen_f64(M, N, K, A, B, c);
+      }
     };
     // Many small products: one per thread. Few large ones: GEMM itself runs multi-threaded.
     if (batch > 1 && M * N * K < 128 * 128 * 128)

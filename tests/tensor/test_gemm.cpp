@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -17,6 +18,7 @@
 
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/gemm_packed.h"
+#include "tensor/parallel.h"
 
 using namespace ember;
 
@@ -60,15 +62,18 @@ struct NamedRoute {
 // Every route, each through the gemm() dispatcher, plus the packed route and the reference directly.
 const std::vector<NamedRoute>& routes() {
   static const std::vector<NamedRoute> all = {
-      {"blas", [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
+      {"blas",
+       [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
          set_gemm_backend(GemmBackend::Blas);
          gemm(M, N, K, A, B, C);
        }},
-      {"eigen", [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
+      {"eigen",
+       [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
          set_gemm_backend(GemmBackend::Eigen);
          gemm(M, N, K, A, B, C);
        }},
-      {"packed", [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
+      {"packed",
+       [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
          set_gemm_backend(GemmBackend::Packed);
          gemm(M, N, K, A, B, C);
        }},
@@ -106,8 +111,7 @@ struct Reference {
 
 // Runs one route on C (M,N) = A @ B and counts the elements outside the error bound; describes
 // the first in *first. (No doctest assertions here, so threads may call it.)
-int64_t count_bad(const NamedRoute& route, const Matrix& a, const Matrix& b, const Reference& ref,
-                  std::string* first) {
+int64_t count_bad(const NamedRoute& route, const Matrix& a, const Matrix& b, const Reference& ref, std::string* first) {
   const int64_t M = a.rows, K = a.cols, N = b.cols;
   std::vector<float> c(std::max<int64_t>(1, M * N), kNaN);  // NaN: every element must be written
   route.run(M, N, K, a.operand(), b.operand(), c.data());
@@ -181,6 +185,14 @@ TEST_CASE("gemm: tiny and odd shapes, all layouts") {
       for (int64_t K : {1, 7, 17, 65, 129}) check_shape(M, N, K);
 }
 
+TEST_CASE("gemm: every edge tile shape") {
+  KeepBackend keep;
+  // The packed route's tiles are MR x NR = 6 x 16: these cover every remainder of M mod 6 and
+  // of N mod 16, on one and on two tiles.
+  for (int64_t M = 1; M <= 12; ++M)
+    for (int64_t N = 1; N <= 32; ++N) check_shape(M, N, 9);
+}
+
 TEST_CASE("gemm: sub-matrices (row stride larger than the width)") {
   KeepBackend keep;
   for (int64_t pad : {1, 3, 16}) {
@@ -191,15 +203,35 @@ TEST_CASE("gemm: sub-matrices (row stride larger than the width)") {
   }
 }
 
-TEST_CASE("gemm: shapes crossing the cache blocks and the thread split") {
+TEST_CASE("gemm: shapes crossing the cache blocks") {
   KeepBackend keep;
-  // MC = 144 rows per A block (per thread), KC = 256 depth per block, NC = 4080 columns per B block.
-  for (int64_t M : {143, 144, 145, 289, 300}) check_shape(M, 33, 70);
-  for (int64_t K : {255, 256, 257, 513}) check_shape(37, 35, K);
+  // The packed route cuts K into blocks of at most KC = 384, N of at most NC = 4080, and M of at
+  // most MC = 120 rows (evened out, so e.g. M = 241 runs as 4 blocks of 66 rows on 2 threads).
+  for (int64_t M : {119, 120, 121, 240, 241, 300}) check_shape(M, 33, 70);
+  for (int64_t K : {383, 384, 385, 769}) check_shape(37, 35, K);
   for (int64_t N : {4079, 4080, 4081}) check_shape(7, N, 20);
-  check_shape(145, 4097, 257);  // every block edge at once, threaded
-  check_shape(5, 300, 300);     // too few rows to split: the threads split the columns
-  check_shape(200, 200, 200);   // threaded, rows split
+  check_shape(50, 4097, 400);  // several column and depth blocks: both B buffers in turn
+  check_shape(130, 150, 800);  // three depth blocks, many row blocks
+}
+
+TEST_CASE("gemm: packed route on 1, 2 and 3 threads") {
+  // Rows shared out (M >= 4 * MR * threads) or, with too few rows, columns; the work is above the
+  // size at which the route goes multi-threaded.
+  const int saved = num_threads();
+  const NamedRoute packed{"gemm_packed_f32", gemm_packed_f32};
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    std::mt19937 rng(threads);
+    for (auto [M, N, K] : {std::array<int64_t, 3>{200, 70, 400}, {5, 300, 300}, {47, 100, 100}, {73, 129, 65}})
+      for (bool a_rows : {true, false})
+        for (bool b_rows : {true, false}) {
+          const Matrix a(M, K, a_rows, 1, rng), b(K, N, b_rows, 0, rng);
+          std::string first;
+          const int64_t bad = count_bad(packed, a, b, Reference(a, b), &first);
+          CHECK_MESSAGE(bad == 0, threads << " threads: " << bad << " bad elements, first: " << first);
+        }
+  }
+  set_num_threads(saved);
 }
 
 TEST_CASE("gemm: K = 0 gives zeros; M = 0 or N = 0 does nothing") {

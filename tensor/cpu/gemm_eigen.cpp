@@ -1,12 +1,6 @@
-// One GEMM, compiled twice (see gemm.h): plain, it is Eigen's own product; with
-// EMBER_GEMM_VIA_BLAS, Eigen forwards the same product to the BLAS library's ?gemm.
-#ifdef EMBER_GEMM_VIA_BLAS
-#define EIGEN_USE_BLAS
-#define EMBER_ROUTE(name) blas_##name
-#else
-#define EMBER_ROUTE(name) eigen_##name
-#endif
-
+// The eigen route: Eigen's own blocked GEMM (portable C++ with SIMD packets), the readable
+// reference among the routes. Eigen is never built with EIGEN_USE_BLAS here: the blas route calls
+// OpenBLAS directly (gemm_blas.cpp), so no Eigen template is compiled two different ways.
 #include <Eigen/Core>
 
 #include "tensor/cpu/gemm.h"
@@ -31,10 +25,10 @@ static void gemm(int64_t M, int64_t N, int64_t K, GemmOperand<T> A, GemmOperand<
     times_b(Eigen::Map<const ColMajor, 0, Stride>(A.data, M, K, Stride(A.col_stride)));
 }
 
-void EMBER_ROUTE(f32)(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
+void eigen_f32(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
   gemm<float>(M, N, K, A, B, C);
 }
-void EMBER_ROUTE(f64)(int64_t M, int64_t N, int64_t K, GemmOperand<double> A, GemmOperand<double> B, double* C) {
+void eigen_f64(int64_t M, int64_t N, int64_t K, GemmOperand<double> A, GemmOperand<double> B, double* C) {
   gemm<double>(M, N, K, A, B, C);
 }
 
