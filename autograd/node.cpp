@@ -16,31 +16,41 @@ static const bool g_grad_fn_printing_installed = [] {
 // 100 000 ops would recurse 100 000 deep and overflow the stack. So the first node to die takes
 // over the edges of every node it is the last owner of, and releases them in a loop.
 Node::~Node() {
-  std::vector<std::shared_ptr<Node>> to_release;
-  for (Edge& edge : next_edges)
-    if (edge.node) to_release.push_back(std::move(edge.node));
+  std::vector<std::shared_ptr<Node>> to_release;  // stays empty (no allocation) unless a chain follows
+  auto release_edges = [&](std::vector<Edge>& edges) {
+    for (Edge& edge : edges) {
+      if (!edge.node) continue;
+      // Ours is the last reference to a node that has edges of its own: destroying it here
+      // would recurse, so it goes on the list. Anything else is released right away.
+      if (edge.node.use_count() == 1 && !edge.node->next_edges.empty())
+        to_release.push_back(std::move(edge.node));
+      else
+        edge.node.reset();
+    }
+    edges.clear();
+  };
+  release_edges(next_edges);
   while (!to_release.empty()) {
     std::shared_ptr<Node> node = std::move(to_release.back());
     to_release.pop_back();
-    if (node.use_count() == 1) {  // ours is the last reference: empty it before it dies
-      for (Edge& edge : node->next_edges)
-        if (edge.node) to_release.push_back(std::move(edge.node));
-      node->next_edges.clear();
-    }
+    release_edges(node->next_edges);
   }  // each `node` dies here with no edges left, so its destructor does not recurse
 }
 
 // leaf.grad += grad. The first gradient is copied, so leaf.grad never aliases a tensor that the
 // backward pass also handed to another input (add's backward returns one tensor twice).
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
+  std::shared_ptr<TensorImpl> impl = leaf.lock();
+  if (!impl) return {};  // the leaf is gone: nobody can read this gradient
+  Tensor target(impl);
   const Tensor& g = grads[0];
-  EMBER_CHECK(g.shape() == leaf.shape(),
-              "backward: the gradient for a leaf of shape " + leaf.shape().str() + " has shape " + g.shape().str());
-  Tensor current = leaf.grad();
+  EMBER_CHECK(g.shape() == target.shape(),
+              "backward: the gradient for a leaf of shape " + target.shape().str() + " has shape " + g.shape().str());
+  Tensor current = target.grad();
   if (!current.defined()) {
-    Tensor fresh = empty(leaf.shape(), leaf.dtype(), leaf.device());
+    Tensor fresh = empty(target.shape(), target.dtype(), target.device());
     kernels::copy(fresh, g);
-    leaf.set_grad(fresh);
+    target.set_grad(fresh);
   } else {
     Tensor g_cast = g;
     if (g.dtype() != current.dtype()) {
@@ -82,11 +92,8 @@ Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
   if (t.grad_fn()) return {t.grad_fn(), t.output_nr()};
   // A leaf: reuse its AccumulateGrad node so every use of the leaf meets in one place.
-  std::shared_ptr<Node> sink = t.impl()->grad_accumulator.lock();
-  if (!sink) {
-    sink = std::make_shared<AccumulateGrad>(t);
-    t.impl()->grad_accumulator = sink;
-  }
+  std::shared_ptr<Node>& sink = t.impl()->grad_accumulator;
+  if (!sink) sink = std::make_shared<AccumulateGrad>(t);
   return {sink, 0};
 }
 

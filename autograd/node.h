@@ -41,12 +41,15 @@ class Node {
 };
 
 // The sink of a leaf that requires grad: adds the incoming gradient into leaf.grad.
+// The leaf owns its sink (TensorImpl::grad_accumulator) and the sink only points back weakly, so
+// there is no cycle and the sink is made once per leaf, not once per op. A gradient that arrives
+// after the user dropped the leaf has nowhere to go and is discarded.
 class AccumulateGrad : public Node {
  public:
-  explicit AccumulateGrad(Tensor leaf) : leaf(std::move(leaf)) {}
+  explicit AccumulateGrad(const Tensor& leaf) : leaf(leaf.impl_ptr()) {}
   std::string name() const override { return "AccumulateGrad"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override;
-  Tensor leaf;
+  std::weak_ptr<TensorImpl> leaf;
 };
 
 // A tensor kept for backward, with the storage version it had when saved. If an in-place op

@@ -91,7 +91,7 @@ class TensorImpl {
   bool requires_grad = false;
   uint32_t output_nr = 0;
   std::shared_ptr<Node> grad_fn;
-  std::weak_ptr<Node> grad_accumulator;  // the AccumulateGrad node of a leaf, shared by all uses
+  std::shared_ptr<Node> grad_accumulator;  // the AccumulateGrad node of a leaf, shared by all uses
   Tensor grad;
 };
 
