@@ -17,7 +17,7 @@ static const bool g_grad_fn_printing_installed = [] {
 // over the edges of every node it is the last owner of, and releases them in a loop.
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> to_release;  // stays empty (no allocation) unless a chain follows
-  auto release_edges = [&](std::vector<Edge>& edges) {
+  auto release_edges = [&](EdgeList& edges) {
     for (Edge& edge : edges) {
       if (!edge.node) continue;
       // Ours is the last reference to a node that has edges of its own: destroying it here

@@ -24,6 +24,42 @@ struct Edge {
   uint32_t input_nr = 0;       // which of node's outputs the gradient belongs to
 };
 
+// The edges of a node. Nearly every op has one or two inputs, so up to two edges live inside the
+// node itself; more (cat of many tensors) spill into a vector. Saves one allocation per recorded op.
+class EdgeList {
+ public:
+  size_t size() const { return spilled_.empty() ? count_ : spilled_.size(); }
+  bool empty() const { return size() == 0; }
+  Edge* begin() { return spilled_.empty() ? inline_ : spilled_.data(); }
+  Edge* end() { return begin() + size(); }
+  const Edge* begin() const { return spilled_.empty() ? inline_ : spilled_.data(); }
+  const Edge* end() const { return begin() + size(); }
+  Edge& operator[](size_t i) { return begin()[i]; }
+  const Edge& operator[](size_t i) const { return begin()[i]; }
+  void push_back(Edge edge) {
+    if (spilled_.empty() && count_ < kInline) {
+      inline_[count_++] = std::move(edge);
+      return;
+    }
+    if (spilled_.empty()) {  // move the inline edges out first
+      for (size_t i = 0; i < count_; ++i) spilled_.push_back(std::move(inline_[i]));
+      count_ = 0;
+    }
+    spilled_.push_back(std::move(edge));
+  }
+  void clear() {
+    for (size_t i = 0; i < count_; ++i) inline_[i] = Edge();
+    count_ = 0;
+    spilled_.clear();
+  }
+
+ private:
+  static constexpr size_t kInline = 2;
+  Edge inline_[kInline];
+  size_t count_ = 0;
+  std::vector<Edge> spilled_;
+};
+
 class Node {
  public:
   virtual ~Node();                       // iterative: see node.cpp
@@ -35,7 +71,7 @@ class Node {
 
   bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].node != nullptr; }
 
-  std::vector<Edge> next_edges;
+  EdgeList next_edges;
   uint32_t num_outputs = 1;
   bool saved_tensors_released = false;
 };
@@ -82,7 +118,6 @@ template <typename NodeT>
 std::shared_ptr<NodeT> record(std::initializer_list<const Tensor*> inputs,
                               std::initializer_list<const Tensor*> outputs) {
   auto node = std::make_shared<NodeT>();
-  node->next_edges.reserve(inputs.size());
   for (const Tensor* t : inputs) node->next_edges.push_back(gradient_edge(*t));
   node->num_outputs = static_cast<uint32_t>(outputs.size());
   uint32_t i = 0;
