@@ -2,7 +2,7 @@
 """Ember vs PyTorch: runs bench/bench.cpp's cases in PyTorch and prints one comparison table.
 
     /usr/bin/python3 bench/torch_bench.py [--threads N] [--filter SUBSTR] [--repeat N]
-                                          [--ember build/bench/ember_bench]
+                                          [--ember build/bench/ember_bench] [--save results.json]
 
 Both sides use N threads (default os.cpu_count()): OMP/OpenBLAS/MKL_NUM_THREADS are set before
 torch is imported, torch.set_num_threads(N) is called, and Ember gets `--threads N`. Ember runs
@@ -39,6 +39,7 @@ def parse_args():
     parser.add_argument("--filter", default="", help="run only the cases whose name contains SUBSTR")
     parser.add_argument("--repeat", type=int, default=0, help="timed repeats per case (default: about 1 s per case)")
     parser.add_argument("--ember", default="build/bench/ember_bench", help="path of the ember_bench binary")
+    parser.add_argument("--save", metavar="PATH", help="also write both sides' results to PATH as JSON")
     args = parser.parse_args()
     if args.threads is None or args.threads < 1:
         parser.error("--threads must be a positive integer")
@@ -137,7 +138,7 @@ def make_train_step(torch):
             loss = torch.sum(torch.square(w * x - y))
             loss.backward()
             with torch.no_grad():
-                w -= w.grad * 0.1
+                w.sub_(w.grad * 0.1)  # w -= 0.1 * grad, in place (mul, sub_)
                 w.grad.zero_()
 
     return repeat, lambda s: [(s * 1e9 / TRAIN_STEPS, "ns/step"),
@@ -208,8 +209,8 @@ def print_table(ember_results, torch_results, threads):
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     print(f"\nEmber vs PyTorch, {threads} threads (ratio = PyTorch time / Ember time; > 1: Ember is faster)")
     for row in [header, ["-" * w for w in widths]] + rows:
-        print(" | ".join(cell.ljust(w) if i in (0, 4, 5) else cell.rjust(w) for i, (cell, w) in
-                         enumerate(zip(row, widths))))
+        cells = (cell.ljust(w) if i in (0, 4, 5) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        print(" | ".join(cells).rstrip())
 
 
 def main():
@@ -228,6 +229,9 @@ def main():
         torch_results[name] = run_torch_case(cases[name], args.repeat)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", file=sys.stderr)
     print_table(ember_results, torch_results, args.threads)
+    if args.save:
+        with open(args.save, "w") as out:
+            json.dump({"threads": args.threads, "ember": ember_results, "torch": torch_results}, out, indent=1)
 
 
 if __name__ == "__main__":
