@@ -101,8 +101,11 @@ TEST_CASE("gradcheck: views and copies") {
   CHECK_GRADS([](const Inputs& v) { return cat({v[0], v[1] * 2.0}, 1); }, leaf({2, 3}), strided_leaf({2, 4}));
   CHECK_GRADS([](const Inputs& v) { return stack({v[0], v[1]}, 2); }, leaf({2, 3}), strided_leaf({2, 3}));
   // more than two inputs: the node's edge list outgrows its inline slots
-  CHECK_GRADS([](const Inputs& v) { return cat({v[0], v[1], v[2] * 2.0, v[0]}, 0); }, leaf({1, 3}), leaf({2, 3}),
-              strided_leaf({3, 3}));
+  CHECK_GRADS(
+      [](const Inputs& v) {
+        return cat({v[0], v[1], v[2] * 2.0, v[0]}, 0);
+      },
+      leaf({1, 3}), leaf({2, 3}), strided_leaf({3, 3}));
   Tensor index = from_vector(std::vector<int64_t>{4, 0, 4, 2});
   CHECK_GRADS([index](const Inputs& v) { return index_select(v[0], 0, index); }, leaf({5, 3}));
   Tensor gather_index = from_vector(std::vector<int64_t>{0, 4, 4, 1, 2, 2, 3, 0}, {2, 4});
