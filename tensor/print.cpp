@@ -107,7 +107,8 @@ std::string render(const Tensor& t, const std::vector<double>& flat, const Strid
       s += idx[k] < 0 ? " ..." : f.padded(flat[offset + idx[k] * strides[dim]]);
     }
   } else {
-    std::string separator = "," + std::string(t.dim() - dim - 1, '\n') + std::string(indent, ' ');
+    std::string separator = ",";  // built by appends: GCC 12 misreports "a" + string(...) (-Wrestrict)
+    separator.append(t.dim() - dim - 1, '\n').append(indent, ' ');
     for (size_t k = 0; k < idx.size(); ++k) {
       if (k > 0) s += separator;
       s += idx[k] < 0 ? "..."
