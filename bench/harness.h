@@ -4,10 +4,12 @@
 // unit of work that is timed), and the amount of work one repeat does (FLOPs, bytes or ops), from
 // which the metric is derived. Timing policy, shared with bench/torch_bench.py:
 //   1. make() the case (inputs are allocated only for the cases that pass --filter);
-//   2. one untimed warm-up repeat (first touch of memory, thread pools, caches);
+//   2. untimed warm-up repeats for at least kWarmupSeconds (at least one): first touch of memory,
+//      thread pools, caches, and time for idle threads of the previous case to stop spinning
+//      (OpenBLAS's spin for up to ~0.1 s and would steal the cores from the next case);
 //   3. R timed repeats, each timed alone with std::chrono::steady_clock. R is --repeat if given,
-//      otherwise enough for about kTargetSeconds in total: ceil(kTargetSeconds / warm-up time),
-//      clamped to [kMinRepeats, kMaxRepeats];
+//      otherwise enough for about kTargetSeconds in total: ceil(kTargetSeconds / time of one
+//      warm-up repeat), clamped to [kMinRepeats, kMaxRepeats];
 //   4. report median, min and max over the R repeats; the metric uses the median.
 #pragma once
 #include <algorithm>
@@ -21,6 +23,7 @@
 
 namespace bench {
 
+constexpr double kWarmupSeconds = 0.2;
 constexpr double kTargetSeconds = 1.0;
 constexpr int kMinRepeats = 3;
 constexpr int kMaxRepeats = 5000;
@@ -81,8 +84,8 @@ inline double seconds_of(const std::function<void()>& repeat) {
   return std::chrono::duration<double>(stop - start).count();
 }
 
-inline int default_repeats(double warmup_seconds) {
-  double wanted = std::ceil(kTargetSeconds / std::max(warmup_seconds, 1e-9));
+inline int default_repeats(double repeat_seconds) {
+  double wanted = std::ceil(kTargetSeconds / std::max(repeat_seconds, 1e-9));
   return static_cast<int>(std::clamp<double>(wanted, kMinRepeats, kMaxRepeats));
 }
 
@@ -91,11 +94,22 @@ inline double median_of_sorted(const std::vector<double>& v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// Repeats for at least kWarmupSeconds; returns the average time of one repeat.
+inline double warm_up(const std::function<void()>& repeat) {
+  double total = 0;
+  int count = 0;
+  do {
+    total += seconds_of(repeat);
+    ++count;
+  } while (total < kWarmupSeconds);
+  return total / count;
+}
+
 // Runs one case by the policy above; `repeats` <= 0 means "choose from the warm-up".
 inline Result run_case(const Case& c, int repeats) {
   std::function<void()> repeat = c.make();
-  double warmup = seconds_of(repeat);
-  int r = repeats > 0 ? repeats : default_repeats(warmup);
+  double one_repeat = warm_up(repeat);
+  int r = repeats > 0 ? repeats : default_repeats(one_repeat);
   Result result{c.name, {}};
   for (int i = 0; i < r; ++i) result.seconds.push_back(seconds_of(repeat));
   std::sort(result.seconds.begin(), result.seconds.end());

@@ -7,8 +7,8 @@
 Both sides use N threads (default os.cpu_count()): OMP/OpenBLAS/MKL_NUM_THREADS are set before
 torch is imported, torch.set_num_threads(N) is called, and Ember gets `--threads N`. Ember runs
 first, as a subprocess with `--json`; then the PyTorch twins of the cases it ran. The timing
-policy is the harness's (bench/harness.h): one untimed warm-up repeat, then R timed repeats
-(--repeat, or enough for about 1 s, at least 3), median/min/max over them.
+policy is the harness's (bench/harness.h): untimed warm-up repeats for at least 0.2 s, then R
+timed repeats (--repeat, or enough for about 1 s, at least 3), median/min/max over them.
 
 ratio = PyTorch median / Ember median, so ratio > 1 means Ember is faster. Ember's GEMM cases are
 named gemm_f32_<N>_<route>; every route is compared against the same PyTorch gemm_f32_<N> row.
@@ -23,7 +23,8 @@ import subprocess
 import sys
 import time
 
-TARGET_SECONDS = 1.0  # the same policy as bench/harness.h
+WARMUP_SECONDS = 0.2  # the same policy as bench/harness.h
+TARGET_SECONDS = 1.0
 MIN_REPEATS = 3
 MAX_REPEATS = 5000
 
@@ -162,12 +163,21 @@ def seconds_of(repeat):
     return time.perf_counter() - start
 
 
+def warm_up(repeat):
+    """Repeats for at least WARMUP_SECONDS; returns the average time of one repeat."""
+    total, count = 0.0, 0
+    while count == 0 or total < WARMUP_SECONDS:
+        total += seconds_of(repeat)
+        count += 1
+    return total / count
+
+
 def run_torch_case(make, repeats):
-    """The harness's policy: one warm-up, then R timed repeats; returns (median, min, max, metrics)."""
+    """The harness's policy: warm-up, then R timed repeats; returns median, min, max and the metrics."""
     repeat, metrics = make()
-    warmup = seconds_of(repeat)
+    one_repeat = warm_up(repeat)
     if repeats <= 0:
-        repeats = int(min(max(math.ceil(TARGET_SECONDS / max(warmup, 1e-9)), MIN_REPEATS), MAX_REPEATS))
+        repeats = int(min(max(math.ceil(TARGET_SECONDS / max(one_repeat, 1e-9)), MIN_REPEATS), MAX_REPEATS))
     times = [seconds_of(repeat) for _ in range(repeats)]
     median = statistics.median(times)
     return {"median_s": median, "min_s": min(times), "max_s": max(times), "metrics": metrics(median)}
