@@ -1,4 +1,4 @@
-// Where a tensor's memory lives. CPU now; the CUDA slot is filled by cuda/ when it is built.
+// Where a tensor's memory lives: the CPU, or a CUDA GPU (filled in by cuda/ when it is built).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -22,5 +22,10 @@ struct Device {
 
 // Parses "cpu", "cuda", "cuda:1"; anything else is an error that quotes the text.
 Device parse_device(const std::string& text);
+
+// How many CUDA GPUs this program can use: 0 when Ember was built without CUDA, when there is no
+// driver or no GPU (any CUDA error at this question counts as "no GPU"). Defined in kernels.cpp.
+int cuda_device_count();
+bool cuda_is_available();
 
 }  // namespace ember

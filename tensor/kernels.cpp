@@ -5,6 +5,11 @@ namespace ember {
 namespace cpu {
 void register_cpu_kernels();  // tensor/cpu/register.cpp
 }
+#ifdef EMBER_HAVE_CUDA
+namespace cuda {
+void register_cuda_kernels();  // cuda/register.cpp (a declaration only: tensor/ includes no CUDA)
+}
+#endif
 
 static const DeviceKernels* g_device_kernels[kNumDeviceTypes] = {};
 
@@ -12,9 +17,29 @@ void register_device_kernels(DeviceType type, const DeviceKernels* kernels) {
   g_device_kernels[static_cast<int>(type)] = kernels;
 }
 
+// The built-in backends fill their rows on the first lookup (static initialisers in a static
+// library could be dropped by the linker, so registration is an explicit call).
+static void register_backends_once() {
+  static const bool registered = [] {
+    cpu::register_cpu_kernels();
+#ifdef EMBER_HAVE_CUDA
+    cuda::register_cuda_kernels();
+#endif
+    return true;
+  }();
+  (void)registered;
+}
+
+bool has_kernels(DeviceType type) {
+  register_backends_once();
+  return g_device_kernels[static_cast<int>(type)] != nullptr;
+}
+
+int cuda_device_count() { return has_kernels(DeviceType::CUDA) ? kernels_for(Device::cuda()).device_count() : 0; }
+bool cuda_is_available() { return cuda_device_count() > 0; }
+
 const DeviceKernels& kernels_for(Device device) {
-  static const bool cpu_registered = (cpu::register_cpu_kernels(), true);
-  (void)cpu_registered;
+  register_backends_once();
   const DeviceKernels* k = g_device_kernels[static_cast<int>(device.type)];
   EMBER_CHECK(k != nullptr, "no kernels are registered for device " + device.str() +
                                 (device.is_cuda() ? " (this build of Ember has no CUDA backend)" : ""));
@@ -29,7 +54,7 @@ std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device) {
   if (device.is_cpu() && nbytes <= Storage::kInlineBytes) {
     storage->data = storage->inline_bytes;  // freed with the Storage; free_fn stays null
   } else {
-    storage->data = k.allocate(nbytes);
+    storage->data = k.allocate(nbytes, device.index);
     storage->free_fn = k.deallocate;
   }
   return storage;

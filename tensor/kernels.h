@@ -49,8 +49,9 @@ enum class BinaryOp : uint8_t {
 enum class ReduceOp : uint8_t { Sum, Max, Min };
 
 struct DeviceKernels {
-  // memory
-  void* (*allocate)(size_t nbytes);
+  // devices and memory
+  int (*device_count)();                         // usable devices of this type (0: none, or no driver)
+  void* (*allocate)(size_t nbytes, int device_index);
   void (*deallocate)(void* data, size_t nbytes);
   void (*copy)(const Tensor& dst, const Tensor& src);  // any strides, casts between dtypes
   void (*fill)(const Tensor& dst, double value);
@@ -82,6 +83,7 @@ struct DeviceKernels {
 
 void register_device_kernels(DeviceType type, const DeviceKernels* kernels);
 const DeviceKernels& kernels_for(Device device);  // error if that backend is not built
+bool has_kernels(DeviceType type);                // is that backend built into this program?
 
 namespace kernels {
 

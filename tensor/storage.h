@@ -22,6 +22,7 @@ struct Storage {
   size_t nbytes = 0;
   Device device;
   uint64_t version = 0;
+  bool pinned = false;  // page-locked host memory (cuda::pin_memory): host->GPU copies from it are asynchronous
   void (*free_fn)(void* data, size_t nbytes) = nullptr;  // device-specific release
 
   Storage() = default;

@@ -6,8 +6,10 @@
 
 namespace ember::cpu {
 
+static int device_count() { return 1; }
+
 // 64-byte alignment: a full cache line, and what AVX-512 loads like.
-static void* allocate(size_t nbytes) {
+static void* allocate(size_t nbytes, int /*device_index*/) {
   size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw std::bad_alloc();
@@ -17,6 +19,7 @@ static void* allocate(size_t nbytes) {
 static void deallocate(void* data, size_t) { std::free(data); }
 
 static const DeviceKernels kCpuKernels = {
+    .device_count = device_count,
     .allocate = allocate,
     .deallocate = deallocate,
     .copy = copy,

@@ -1,0 +1,37 @@
+// The CUDA row of the kernel table (see tensor/kernels.h for what each kernel promises; the
+// CPU row in tensor/cpu/ is the reference every one of these is tested against).
+#pragma once
+#include "tensor/kernels.h"
+
+namespace ember::cuda {
+
+// copy.cu: copies within a GPU, between GPUs and between host and GPU, with casts; fill
+void copy(const Tensor& dst, const Tensor& src);
+void fill(const Tensor& dst, double value);
+// elementwise.cu
+void unary(UnaryOp op, const Tensor& out, const Tensor& in, double param0, double param1);
+void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b);
+void where(const Tensor& out, const Tensor& condition, const Tensor& a, const Tensor& b);
+// reduce.cu
+void reduce(ReduceOp op, const Tensor& out, const Tensor& in);
+void reduce_with_index(ReduceOp op, const Tensor& values, const Tensor& indices, const Tensor& in, int dim);
+// softmax.cu
+void softmax(const Tensor& out, const Tensor& in, int dim, bool log);
+void softmax_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& y, int dim, bool log);
+// matmul.cu (hand SGEMM in gemm_hand.cu, cuBLAS in gemm_cublas.cu)
+void matmul(const Tensor& out, const Tensor& a, const Tensor& b);
+// indexing.cu
+void index_select(const Tensor& out, const Tensor& in, int dim, const Tensor& index);
+void index_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+void gather(const Tensor& out, const Tensor& in, int dim, const Tensor& index);
+void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+// random.cu: the same Philox streams as tensor/cpu/random.cpp, element for element
+void arange(const Tensor& out, double start, double step);
+void uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high);
+void normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean, double stddev);
+void randint(const Tensor& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high);
+
+// A contiguous copy of `t` on its GPU, with dtype `dtype` (t itself when it already is one).
+Tensor contiguous_as(const Tensor& t, DType dtype);
+
+}  // namespace ember::cuda

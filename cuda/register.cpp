@@ -1,0 +1,38 @@
+// Fills the CUDA row of the kernel table when the program starts.
+//
+// tensor/kernels.cpp calls register_cuda_kernels() before the first lookup (in a build with CUDA).
+// Registering asks nothing of the driver: a program without a GPU starts normally, and only putting
+// a tensor on a GPU reports that none is there.
+#include "cuda/allocator.h"
+#include "cuda/cuda_api.h"
+#include "cuda/cuda_kernels.h"
+
+namespace ember::cuda {
+
+static const DeviceKernels kCudaKernels = {
+    .device_count = device_count,
+    .allocate = allocate,
+    .deallocate = deallocate,
+    .copy = copy,
+    .fill = fill,
+    .unary = unary,
+    .binary = binary,
+    .where = where,
+    .reduce = reduce,
+    .reduce_with_index = reduce_with_index,
+    .softmax = softmax,
+    .softmax_backward = softmax_backward,
+    .matmul = matmul,
+    .index_select = index_select,
+    .index_add = index_add,
+    .gather = gather,
+    .scatter_add = scatter_add,
+    .arange = arange,
+    .uniform = uniform,
+    .normal = normal,
+    .randint = randint,
+};
+
+void register_cuda_kernels() { register_device_kernels(DeviceType::CUDA, &kCudaKernels); }
+
+}  // namespace ember::cuda
