@@ -252,6 +252,27 @@ Tensor to_dtype(const Tensor& a, DType dtype) {
   return out;
 }
 
+// ---- device moves:  d to(a, device) = to(g, a.device) ----------------------------------------------
+struct ToDeviceBackward : Node {
+  Device input_device;
+  std::string name() const override { return "ToCopyBackward0"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+    Tensor back = empty(g[0].shape(), g[0].dtype(), input_device);
+    kernels::copy(back, g[0]);
+    return {back};
+  }
+};
+
+Tensor to(const Tensor& a, Device device) {
+  if (a.device() == device) return a;
+  Tensor out = empty(a.shape(), a.dtype(), device);
+  kernels::copy(out, a);
+  if (any_requires_grad({&a})) record<ToDeviceBackward>({&a}, {&out})->input_device = a.device();
+  return out;
+}
+
+Tensor to(const Tensor& a, Device device, DType dtype) { return to_dtype(to(a, device), dtype); }
+
 // ---- comparisons and where ----------------------------------------------------------------------------
 Tensor eq(const Tensor& a, const Tensor& b) { return binary_forward(BinaryOp::Eq, "eq", a, b); }
 Tensor ne(const Tensor& a, const Tensor& b) { return binary_forward(BinaryOp::Ne, "ne", a, b); }

@@ -25,6 +25,14 @@ Tensor sigmoid(const Tensor& a);
 Tensor tanh(const Tensor& a);
 Tensor to_dtype(const Tensor& a, DType dtype);  // a cast; differentiable between float types
 
+// ---- devices: PyTorch's t.to(device), t.cpu(), t.cuda() are to(t, device), to_cpu(t), to_cuda(t) -----------
+// A copy on `device` (or `a` itself when it is already there); the gradient flows back to a's
+// device. Every op then runs where its inputs are; mixing devices in one op is an error.
+Tensor to(const Tensor& a, Device device);
+Tensor to(const Tensor& a, Device device, DType dtype);
+inline Tensor to_cpu(const Tensor& a) { return to(a, Device::cpu()); }  // (ember::cpu is the CPU kernels' namespace)
+inline Tensor to_cuda(const Tensor& a, int index = 0) { return to(a, Device::cuda(index)); }
+
 // ---- comparisons (bool results, not differentiable) and where -------------------------------------
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);

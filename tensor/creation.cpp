@@ -96,8 +96,7 @@ Tensor from_vector(const std::vector<uint8_t>& v, const Shape& s) { return from_
 
 template <typename T>
 std::vector<T> to_vector(const Tensor& t) {
-  EMBER_CHECK(t.device().is_cpu(), "to_vector: the tensor is on " + t.device().str() + "; move it to the cpu first");
-  Tensor c = empty(t.shape(), dtype_of<T>());
+  Tensor c = empty(t.shape(), dtype_of<T>());  // on the cpu: the copy also brings it from a GPU
   kernels::copy(c, t);
   return std::vector<T>(c.data<T>(), c.data<T>() + c.numel());
 }

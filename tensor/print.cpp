@@ -155,8 +155,20 @@ std::string format_tensor(const Tensor& t) {
     Formatter f(shown, t.dtype());
     body = render(t, flat, strides, f, 0, 0, 8, summarize);
   }
+  // PyTorch's _add_suffixes: a suffix that would pass 80 columns goes on its own line, indented.
   std::string s = "tensor(" + body;
-  for (const auto& suffix : suffixes) s += ", " + suffix;
+  const size_t indent = 7;  // strlen("tensor(")
+  size_t newline = s.rfind('\n');
+  size_t last_line = newline == std::string::npos ? s.size() + 2 : s.size() - newline + 1;  // PyTorch's arithmetic
+  for (const auto& suffix : suffixes) {
+    if (last_line + suffix.size() + 2 > 80) {
+      s += ",\n" + std::string(indent, ' ') + suffix;
+      last_line = indent + suffix.size();
+    } else {
+      s += ", " + suffix;
+      last_line += suffix.size() + 2;
+    }
+  }
   return s + ")";
 }
 

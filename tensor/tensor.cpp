@@ -20,7 +20,11 @@ double Tensor::item() const {
   EMBER_CHECK(defined(), "item(): the tensor is undefined");
   EMBER_CHECK(numel() == 1, "item(): a tensor with " + std::to_string(numel()) + " elements (shape " + shape().str() +
                                 ") cannot be converted to a number; expected exactly 1");
-  EMBER_CHECK(device().is_cpu(), "item(): the tensor is on " + device().str() + "; call .to(cpu) first");
+  if (!device().is_cpu()) {  // as in PyTorch, item() waits for the device and copies the one value back
+    Tensor host = empty(Shape{}, dtype(), Device::cpu());
+    kernels::copy(host, as_strided(Shape{}, Strides{}, offset()));
+    return host.item();
+  }
   return visit_dtype(dtype(), [&]<typename T>() { return static_cast<double>(*static_cast<T*>(raw_data())); });
 }
 

@@ -2,6 +2,9 @@
 // tests/golden/make_fixtures.py) is recomputed by Ember in float32 and compared: the output and
 // the gradient of every float input for the same upstream gradient. PyTorch's printed forms of
 // some tensors are compared character for character.
+//
+// The same file is compiled into the GPU tests with EMBER_GOLDEN_ON_CUDA: there the inputs live on
+// cuda:0, so every op, forward and backward, is checked against PyTorch on the GPU as well.
 #include <doctest/doctest.h>
 
 #include <functional>
@@ -15,6 +18,15 @@ using namespace ember;
 using namespace ember::test;
 using Inputs = std::vector<Tensor>;
 using Op = std::function<Tensor(const Inputs&)>;
+
+#ifdef EMBER_GOLDEN_ON_CUDA
+#include "../cuda/cuda_test_util.h"
+static const Device kDevice = test_device();
+#define GOLDEN "golden on cuda: "
+#else
+static const Device kDevice = Device::cpu();
+#define GOLDEN "golden: "
+#endif
 
 static const SafetensorsFile& fixtures() {
   static SafetensorsFile file = load_safetensors(std::string(EMBER_TEST_DATA) + "/golden_ops.safetensors");
@@ -108,7 +120,18 @@ static std::vector<std::string> split(const std::string& text, char sep) {
   return parts;
 }
 
-TEST_CASE("golden: the fixture and the C++ table name the same cases") {
+// A GPU tensor prints as the CPU one plus a device='cuda:0' suffix (after ", " or, when the line
+// would pass 80 columns, after ",\n" and the indent). Where that suffix goes is device-independent
+// code checked on the CPU; on the GPU this checks that the values printed are the right ones.
+static std::string without_device_suffix(std::string text) {
+  for (const std::string& suffix : {std::string(",\n       device='cuda:0'"), std::string(", device='cuda:0'")}) {
+    size_t at = text.find(suffix);
+    if (at != std::string::npos) return text.erase(at, suffix.size());
+  }
+  return text + " (no device suffix)";
+}
+
+TEST_CASE(GOLDEN "the fixture and the C++ table name the same cases") {
   std::set<std::string> in_file, in_table;
   for (const auto& name : split(fixtures().metadata.at("cases"), ',')) in_file.insert(name);
   for (const auto& [name, op] : golden_ops()) in_table.insert(name);
@@ -116,7 +139,7 @@ TEST_CASE("golden: the fixture and the C++ table name the same cases") {
   CHECK(in_file == in_table);
 }
 
-TEST_CASE("golden: outputs and gradients match PyTorch") {
+TEST_CASE(GOLDEN "outputs and gradients match PyTorch") {
   const auto& tensors = fixtures().tensors;
   for (const auto& [name, op] : golden_ops()) {
     CAPTURE(name);
@@ -126,13 +149,14 @@ TEST_CASE("golden: outputs and gradients match PyTorch") {
     }
     Inputs inputs;
     for (int k = 0; tensors.count(name + "/in" + std::to_string(k)); ++k) {
-      Tensor t = clone(tensors.at(name + "/in" + std::to_string(k)));
+      Tensor t = to(clone(tensors.at(name + "/in" + std::to_string(k))), kDevice).detach();
       if (is_floating(t.dtype())) t.requires_grad_();
       inputs.push_back(t);
     }
     Tensor out = op(inputs);
+    CHECK(out.device() == kDevice);
     CHECK_CLOSE(out, tensors.at(name + "/out"), 1e-5, 1e-4);
-    backward(out, tensors.at(name + "/gout"));
+    backward(out, to(tensors.at(name + "/gout"), kDevice));
     for (size_t k = 0; k < inputs.size(); ++k) {
       std::string key = name + "/grad" + std::to_string(k);
       if (!tensors.count(key)) continue;
@@ -143,18 +167,20 @@ TEST_CASE("golden: outputs and gradients match PyTorch") {
   }
 }
 
-TEST_CASE("golden: tensors print exactly as PyTorch prints them") {
+TEST_CASE(GOLDEN "tensors print exactly as PyTorch prints them") {
   const auto& file = fixtures();
   int compared = 0;
   for (const auto& [key, text] : file.metadata) {
     if (key.rfind("print/", 0) != 0 || key == "print/grad_fn") continue;
-    Tensor t = file.tensors.at(key);
+    Tensor t = to(file.tensors.at(key), kDevice).detach();
     if (key == "print/requires_grad") t.requires_grad_();
+
     CAPTURE(key);
-    CHECK(t.str() == text);
+    CHECK((kDevice.is_cuda() ? without_device_suffix(t.str()) : t.str()) == text);
     ++compared;
   }
   CHECK(compared >= 15);
-  Tensor a = from_vector(std::vector<float>{1, 2}).requires_grad_();
-  CHECK((a + a).str() == file.metadata.at("print/grad_fn"));
+  Tensor a = to(from_vector(std::vector<float>{1, 2}), kDevice).detach().requires_grad_();
+  std::string printed = kDevice.is_cuda() ? without_device_suffix((a + a).str()) : (a + a).str();
+  CHECK(printed == file.metadata.at("print/grad_fn"));
 }
