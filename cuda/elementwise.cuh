@@ -75,8 +75,10 @@ struct alignas(sizeof(T) * kVec) VectorOf {
 constexpr int kVectorWidth = 4;  // elements per thread on the vectorised path
 
 // Contiguous operands: out[i] = f(in[i]...), 4 elements per thread with vector loads when aligned.
+// No __restrict__: in-place ops (add_, gradient accumulation) pass the output as an input too; each
+// element is read and then written by the same thread, which is safe without it.
 template <bool kVectorised, typename Out, typename F, typename... In>
-__global__ void elementwise_contiguous_kernel(int64_t n, F f, Out* __restrict__ out, const In* __restrict__... in) {
+__global__ void elementwise_contiguous_kernel(int64_t n, F f, Out* out, const In*... in) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if constexpr (kVectorised) {
