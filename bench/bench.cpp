@@ -1,14 +1,16 @@
 // ember_bench: times a few representative Ember workloads (see bench/README.md).
 //
-//   ember_bench [--filter SUBSTR] [--repeat N] [--threads N] [--json] [--list] [--help]
+//   ember_bench [--filter SUBSTR] [--device cpu|cuda|all] [--repeat N] [--threads N] [--json] [--list]
 //
-// Three families of cases:
+// Three families of CPU cases:
 //  - GEMM (compute-bound): gemm_f32_<N>_<route>, C = matmul(A, B) on float32 NxN, once per GEMM
 //    route compiled into Ember (tensor/cpu/gemm.h); GFLOP/s = 2 N^3 / t.
 //  - memory-bound: add_f32_16M (c = a + b) and sum_f32_16M (sum(a)); GB/s of the bytes that must
 //    move between memory and the cores.
 //  - overhead: ops on 1-element tensors, where the time is all bookkeeping (allocation, dispatch,
 //    the autograd graph), reported in ns per op.
+// and, in a build with CUDA, the same families on the GPU (cuda_*, see "GPU cases" below), each
+// next to its yardstick: cuBLAS for the GEMM, cudaMemcpy for the memory-bound kernels.
 // bench/torch_bench.py runs the same cases in PyTorch; keep the case names stable, it matches on them.
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +20,17 @@
 #include "autograd/ops.h"
 #include "bench/harness.h"
 #include "tensor/cpu/gemm.h"
+#include "tensor/device.h"
+#include "tensor/kernels.h"
 #include "tensor/parallel.h"
+
+#ifdef EMBER_HAVE_CUDA
+#include <cuda_runtime.h>  // cudaMemcpyAsync, the yardstick of the memory-bound GPU cases
+
+#include <stdexcept>
+
+#include "cuda/cuda_api.h"
+#endif
 
 using namespace ember;
 using bench::Case;
@@ -29,7 +41,12 @@ using bench::Work;
 // Ember's own threads (packed, eigen) run first and OpenBLAS last: after a call, OpenBLAS's worker
 // threads keep spinning for a while (about 0.1 s) and would steal the cores from the OpenMP
 // threads of whatever route ran next, which is a measurement artefact, not the route's speed.
-const std::vector<GemmBackend> kGemmRoutes = {GemmBackend::Packed, GemmBackend::Eigen, GemmBackend::Blas};
+// (A build without OpenBLAS has no blas route.)
+const std::vector<GemmBackend> kGemmRoutes = {GemmBackend::Packed, GemmBackend::Eigen,
+#ifdef EMBER_HAVE_BLAS
+                                              GemmBackend::Blas
+#endif
+};
 
 // ---- cases ---------------------------------------------------------------------------------------
 constexpr int64_t kBig = 16 * 1024 * 1024;  // elements of the memory-bound cases (64 MiB of float32)
@@ -119,6 +136,175 @@ Case train_step_case() {
   return c;
 }
 
+// ---- GPU cases (a build with CUDA only) -----------------------------------------------------------
+// Every repeat ends with cuda::synchronize(): kernels are queued asynchronously, so without it the
+// clock would stop when the launches return, not when the GPU is done. Inputs are made on the GPU
+// and synchronized before the first repeat. Each case sits next to its yardstick:
+//  - cuda_gemm_f32_<N>_hand / _cublas: matmul on float32 N x N with Ember's own SGEMM, then with
+//    cuBLAS (cuda::set_gemm_backend); TFLOP/s = 2 N^3 / t (reported in GFLOP/s);
+//  - cuda_copy_f32_256M: Ember's copy kernel (kernels::copy, a contiguous 1 GiB tensor into another)
+//    and cuda_memcpy_f32_256M, cudaMemcpyAsync device-to-device of the same bytes, the copy
+//    bandwidth the memory-bound kernels are measured against; GB/s counts read + write;
+//  - cuda_add_f32_64M (c = a + b, 3 arrays of 256 MiB) and cuda_sum_f32_64M (sum(a)): GB/s;
+//  - cuda_tiny_add: 1000 adds of 1-element tensors, one synchronize at the end: launch overhead;
+//  - cuda_alloc_steady: a small training loop on the GPU; its counter cuda_malloc_calls is how often
+//    the caching allocator had to call cudaMalloc during the timed (steady-state) steps: must be 0.
+#ifdef EMBER_HAVE_CUDA
+constexpr int64_t kGpuCopyElements = 256LL * 1024 * 1024;  // 1 GiB of float32
+constexpr int64_t kGpuBig = 64LL * 1024 * 1024;            // 256 MiB of float32
+constexpr int kGpuTinyOps = 1000;                          // tiny adds per repeat (one sync)
+constexpr int kGpuTrainSteps = 100;                        // training steps per repeat (one sync)
+
+Tensor gpu_randn(const Shape& shape) { return randn(shape, DType::Float32, Device::cuda()); }
+
+const char* gpu_route_name(cuda::GemmBackend backend) { return backend == cuda::GemmBackend::Hand ? "hand" : "cublas"; }
+
+Case cuda_gemm_case(int64_t n, cuda::GemmBackend route, cuda::GemmBackend default_route) {
+  Case c;
+  c.name = "cuda_gemm_f32_" + std::to_string(n) + "_" + gpu_route_name(route);
+  c.work = {Unit::GflopPerSecond, 2.0 * n * n * n};
+  c.route = gpu_route_name(route);
+  c.default_route = route == default_route;
+  c.make = [n, route] {
+    Tensor a = gpu_randn({n, n}), b = gpu_randn({n, n});
+    cuda::synchronize();
+    return std::function<void()>([a, b, route] {
+      cuda::set_gemm_backend(route);
+      Tensor product = matmul(a, b);
+      cuda::synchronize();
+    });
+  };
+  return c;
+}
+
+Case cuda_copy_case() {
+  Case c;
+  c.name = "cuda_copy_f32_256M";
+  c.work = {Unit::GBPerSecond, 2.0 * 4 * kGpuCopyElements};  // read src, write dst
+  c.make = [] {
+    Tensor src = gpu_randn({kGpuCopyElements}), dst = empty({kGpuCopyElements}, DType::Float32, Device::cuda());
+    cuda::synchronize();
+    return std::function<void()>([src, dst] {
+      kernels::copy(dst, src);
+      cuda::synchronize();
+    });
+  };
+  return c;
+}
+
+// The yardstick: the driver's own device-to-device copy of the same bytes, on the default stream.
+Case cuda_memcpy_case() {
+  Case c;
+  c.name = "cuda_memcpy_f32_256M";
+  c.work = {Unit::GBPerSecond, 2.0 * 4 * kGpuCopyElements};
+  c.make = [] {
+    Tensor src = gpu_randn({kGpuCopyElements}), dst = empty({kGpuCopyElements}, DType::Float32, Device::cuda());
+    cuda::synchronize();  // Ember's stream made src; the copy below runs on another stream
+    return std::function<void()>([src, dst] {
+      cudaError_t status = cudaMemcpyAsync(dst.raw_data(), src.raw_data(), 4 * size_t(kGpuCopyElements),
+                                           cudaMemcpyDeviceToDevice, nullptr);
+      if (status == cudaSuccess) status = cudaStreamSynchronize(nullptr);
+      if (status != cudaSuccess)
+        throw std::runtime_error(std::string("cudaMemcpyAsync: ") + cudaGetErrorString(status));
+    });
+  };
+  return c;
+}
+
+Case cuda_add_case() {
+  Case c;
+  c.name = "cuda_add_f32_64M";
+  c.work = {Unit::GBPerSecond, 3.0 * 4 * kGpuBig};  // read a, read b, write c
+  c.make = [] {
+    Tensor a = gpu_randn({kGpuBig}), b = gpu_randn({kGpuBig});
+    cuda::synchronize();
+    return std::function<void()>([a, b] {
+      Tensor out = a + b;
+      cuda::synchronize();
+    });
+  };
+  return c;
+}
+
+Case cuda_sum_case() {
+  Case c;
+  c.name = "cuda_sum_f32_64M";
+  c.work = {Unit::GBPerSecond, 4.0 * kGpuBig};  // read a
+  c.make = [] {
+    Tensor a = gpu_randn({kGpuBig});
+    cuda::synchronize();
+    return std::function<void()>([a] {
+      Tensor s = sum(a);
+      cuda::synchronize();
+    });
+  };
+  return c;
+}
+
+Case cuda_tiny_add_case() {
+  Case c;
+  c.name = "cuda_tiny_add";
+  c.work = {Unit::NsPerOp, double(kGpuTinyOps)};
+  c.make = [] {
+    Tensor a = ones({1}, DType::Float32, Device::cuda()), b = ones({1}, DType::Float32, Device::cuda());
+    cuda::synchronize();
+    return std::function<void()>([a, b] {
+      for (int i = 0; i < kGpuTinyOps; ++i) Tensor out = a + b;
+      cuda::synchronize();
+    });
+  };
+  return c;
+}
+
+// loss = sum((x w - y)^2) for a 256 x 256 weight and a batch of 64, one step of gradient descent:
+// forward, backward (two matmuls), update. After the warm-up every block this loop needs is in the
+// allocator's cache, so the timed steps must not call cudaMalloc at all.
+Case cuda_alloc_steady_case(cuda::GemmBackend default_route) {
+  Case c;
+  c.name = "cuda_alloc_steady";
+  c.work = {Unit::NsPerStep, double(kGpuTrainSteps)};
+  c.make = [default_route] {
+    Tensor w = gpu_randn({256, 256}), x = gpu_randn({64, 256}), y = gpu_randn({64, 256});
+    w.requires_grad_();
+    cuda::synchronize();
+    return std::function<void()>([w, x, y, default_route]() mutable {
+      cuda::set_gemm_backend(default_route);  // the GEMM cases before it leave theirs set
+      for (int i = 0; i < kGpuTrainSteps; ++i) {
+        Tensor loss = sum(square(matmul(x, w) - y));
+        backward(loss);
+        NoGradGuard no_grad;
+        Tensor step = w.grad() * 0.001;
+        w -= step;
+        Tensor grad = w.grad();
+        zero_(grad);
+      }
+      cuda::synchronize();
+    });
+  };
+  c.counters = [] {
+    cuda::AllocatorStats stats = cuda::allocator_stats();
+    return std::vector<bench::Counter>{{"cuda_malloc_calls", double(stats.cuda_malloc_calls)},
+                                       {"cache_hits", double(stats.cache_hits)}};
+  };
+  return c;
+}
+
+void add_gpu_cases(std::vector<Case>& cases) {
+  const cuda::GemmBackend default_route = cuda::gemm_backend();  // EMBER_CUDA_GEMM, or hand
+  for (int64_t n : {512, 1024, 2048, 4096, 8192})
+    for (cuda::GemmBackend route : {cuda::GemmBackend::Hand, cuda::GemmBackend::Cublas})
+      cases.push_back(cuda_gemm_case(n, route, default_route));
+  cases.push_back(cuda_copy_case());
+  cases.push_back(cuda_memcpy_case());
+  cases.push_back(cuda_add_case());
+  cases.push_back(cuda_sum_case());
+  cases.push_back(cuda_tiny_add_case());
+  cases.push_back(cuda_alloc_steady_case(default_route));
+}
+#endif
+
+bool is_gpu_case(const Case& c) { return c.name.rfind("cuda_", 0) == 0; }
+
 std::vector<Case> all_cases() {
   GemmBackend default_route = gemm_backend();  // EMBER_GEMM, or Ember's default
   std::vector<Case> cases;
@@ -129,29 +315,36 @@ std::vector<Case> all_cases() {
   cases.push_back(tiny_add_case("tiny_add_nograd", false));
   cases.push_back(tiny_add_case("tiny_add_autograd", true));
   cases.push_back(train_step_case());
+#ifdef EMBER_HAVE_CUDA
+  add_gpu_cases(cases);
+#endif
   return cases;
 }
 
 // ---- command line --------------------------------------------------------------------------------
 struct Options {
   std::string filter;
-  int repeats = 0;  // 0: chosen per case from the warm-up
-  int threads = 0;  // 0: leave Ember's default (EMBER_NUM_THREADS or all cores)
+  std::string device = "all";  // cpu: the CPU cases, cuda: the GPU cases (cuda_*), all: both
+  int repeats = 0;             // 0: chosen per case from the warm-up
+  int threads = 0;             // 0: leave Ember's default (EMBER_NUM_THREADS or all cores)
   bool json = false;
   bool list = false;
 };
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: ember_bench [--filter SUBSTR] [--repeat N] [--threads N] [--json] [--list] [--help]\n"
+               "usage: ember_bench [--filter SUBSTR] [--device cpu|cuda|all] [--repeat N] [--threads N] [--json] "
+               "[--list] [--help]\n"
                "  --filter SUBSTR  run only the cases whose name contains SUBSTR\n"
+               "  --device D       cpu: the CPU cases, cuda: the GPU cases (cuda_*; a build with CUDA), all (default)\n"
                "  --repeat N       timed repeats per case (default: enough for about %.0f s per case, at least %d)\n"
                "  --threads N      threads for Ember's loops, Eigen and OpenBLAS (default: EMBER_NUM_THREADS or all "
                "cores)\n"
                "  --json           one JSON object per case and line instead of a table\n"
-               "  --list           print the case names and exit\n"
+               "  --list           print the names of the cases that would run, and exit\n"
                "  --help           this text\n"
-               "GEMM cases run once per route (gemm_f32_<N>_<route>); EMBER_GEMM picks the default route.\n",
+               "GEMM cases run once per route (gemm_f32_<N>_<route>); EMBER_GEMM picks the default route.\n"
+               "Without a usable GPU the cuda_* cases are skipped (with a message on stderr).\n",
                bench::kTargetSeconds, bench::kMinRepeats);
 }
 
@@ -181,7 +374,11 @@ Options parse_options(int argc, char** argv) {
       std::exit(0);
     } else if (arg == "--filter")
       options.filter = value();
-    else if (arg == "--repeat")
+    else if (arg == "--device") {
+      options.device = value();
+      if (options.device != "cpu" && options.device != "cuda" && options.device != "all")
+        usage_error("--device expects cpu, cuda or all, got '" + options.device + "'");
+    } else if (arg == "--repeat")
       options.repeats = parse_positive(arg, value());
     else if (arg == "--threads")
       options.threads = parse_positive(arg, value());
@@ -196,27 +393,70 @@ Options parse_options(int argc, char** argv) {
 }
 
 // ---- main ----------------------------------------------------------------------------------------
-int main(int argc, char** argv) {
+// Without a usable GPU the cuda_* cases are dropped with a message (a CPU-only build has none).
+void drop_gpu_cases_without_gpu(std::vector<Case>& selected) {
+  size_t gpu_cases = 0;
+  for (const Case& c : selected) gpu_cases += is_gpu_case(c);
+  if (gpu_cases == 0 || cuda_is_available()) return;
+  std::string reason = "this build has no CUDA backend";
+#ifdef EMBER_HAVE_CUDA
+  reason = cuda::unavailable_reason();
+#endif
+  std::fprintf(stderr, "ember_bench: no usable CUDA GPU (%s): skipping %zu GPU case(s)\n", reason.c_str(), gpu_cases);
+  std::erase_if(selected, is_gpu_case);
+}
+
+int run(int argc, char** argv) {
   Options options = parse_options(argc, argv);
   if (options.threads > 0) set_num_threads(options.threads);
   std::vector<Case> selected;
-  for (Case& c : all_cases())
-    if (c.name.find(options.filter) != std::string::npos) selected.push_back(std::move(c));
-  if (selected.empty()) usage_error("no case name contains '" + options.filter + "'");
+  for (Case& c : all_cases()) {
+    bool device_wanted = options.device == "all" || (options.device == "cuda") == is_gpu_case(c);
+    if (device_wanted && c.name.find(options.filter) != std::string::npos) selected.push_back(std::move(c));
+  }
+  if (selected.empty())
+    usage_error("no " + (options.device == "all" ? std::string() : options.device + " ") + "case name contains '" +
+                options.filter + "'");
+  drop_gpu_cases_without_gpu(selected);
   if (options.list) {
     for (const Case& c : selected) std::printf("%s\n", c.name.c_str());
     return 0;
   }
   if (!options.json) {
     std::printf("ember_bench: %d threads, default GEMM route %s\n", num_threads(), gemm_backend_name(gemm_backend()));
+#ifdef EMBER_HAVE_CUDA
+    if (cuda_is_available())
+      std::printf("ember_bench: GPU %s, default GPU GEMM %s\n", cuda::device_name(0).c_str(),
+                  gpu_route_name(cuda::gemm_backend()));
+#endif
     bench::print_table_header();
   }
+  // A case that throws (a GPU kernel not written yet, out of memory) is reported and the others
+  // still run; the exit status is then 1.
+  int failures = 0;
   for (const Case& c : selected) {
-    bench::Result result = bench::run_case(c, options.repeats);
-    if (options.json)
-      bench::print_json_line(c, result, num_threads());
-    else
-      bench::print_table_row(c, result);
+    try {
+      bench::Result result = bench::run_case(c, options.repeats);
+      if (options.json)
+        bench::print_json_line(c, result, num_threads());
+      else
+        bench::print_table_row(c, result);
+    } catch (const std::exception& error) {
+      ++failures;
+      std::fprintf(stderr, "ember_bench: %s failed: %s\n", c.name.c_str(), error.what());
+      if (options.json) bench::print_json_error(c, error.what());
+    }
   }
-  return 0;
+  return failures ? 1 : 0;
+}
+
+// An error outside a case (EMBER_GEMM=blas in a build without OpenBLAS, say) ends the program
+// with its message rather than with std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ember_bench: %s\n", error.what());
+    return 2;
+  }
 }

@@ -11,6 +11,9 @@
 //      otherwise enough for about kTargetSeconds in total: ceil(kTargetSeconds / time of one
 //      warm-up repeat), clamped to [kMinRepeats, kMaxRepeats];
 //   4. report median, min and max over the R repeats; the metric uses the median.
+// A GPU case's repeat ends by waiting for the GPU (cuda::synchronize()), so its time covers the GPU's
+// work and not just the launches. A case may also name counters (the CUDA allocator's cudaMalloc
+// calls): they are read before and after the timed repeats and the result reports their increase.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -41,19 +44,27 @@ struct Work {
   double amount;
 };
 
+// A running count kept by the program (e.g. cudaMalloc calls so far), read by Case::counters.
+struct Counter {
+  std::string name;  // plain ASCII without quotes: it becomes a JSON key
+  double value;
+};
+
 struct Case {
   std::string name;
   std::function<std::function<void()>()> make;  // allocates inputs, returns one repeat
   Work work;
-  std::optional<Work> extra;   // a second metric of the same timing (ns/op of a training step)
-  std::string route;           // GEMM route for gemm cases, empty otherwise
-  bool default_route = false;  // whether `route` is the one Ember uses by default
+  std::optional<Work> extra;                       // a second metric of the same timing (ns/op of a training step)
+  std::string route;                               // GEMM route for gemm cases, empty otherwise
+  bool default_route = false;                      // whether `route` is the one Ember uses by default
+  std::function<std::vector<Counter>()> counters;  // optional: read before and after the timed repeats
 };
 
 struct Result {
   std::string name;
   std::vector<double> seconds;  // one entry per timed repeat, sorted
   double median_s = 0, min_s = 0, max_s = 0;
+  std::vector<Counter> counter_increase;  // each counter's growth during the timed repeats
 };
 
 inline const char* unit_name(Unit unit) {
@@ -110,8 +121,13 @@ inline Result run_case(const Case& c, int repeats) {
   std::function<void()> repeat = c.make();
   double one_repeat = warm_up(repeat);
   int r = repeats > 0 ? repeats : default_repeats(one_repeat);
-  Result result{c.name, {}};
+  Result result;
+  result.name = c.name;
+  std::vector<Counter> before = c.counters ? c.counters() : std::vector<Counter>{};
   for (int i = 0; i < r; ++i) result.seconds.push_back(seconds_of(repeat));
+  std::vector<Counter> after = c.counters ? c.counters() : std::vector<Counter>{};
+  for (size_t i = 0; i < after.size() && i < before.size(); ++i)
+    result.counter_increase.push_back({after[i].name, after[i].value - before[i].value});
   std::sort(result.seconds.begin(), result.seconds.end());
   result.median_s = median_of_sorted(result.seconds);
   result.min_s = result.seconds.front();
@@ -140,13 +156,18 @@ inline std::string format_metric(const Work& work, double seconds) {
 }
 
 inline void print_table_header() {
-  std::printf("%-24s %12s %12s %12s  %s\n", "case", "median", "min", "max", "metric (at the median)");
+  std::printf("%-28s %12s %12s %12s  %s\n", "case", "median", "min", "max", "metric (at the median)");
 }
 
 inline void print_table_row(const Case& c, const Result& r) {
   std::string metrics = format_metric(c.work, r.median_s);
   if (c.extra) metrics += ", " + format_metric(*c.extra, r.median_s);
-  std::printf("%-24s %12s %12s %12s  %s\n", c.name.c_str(), format_time(r.median_s).c_str(),
+  for (const Counter& counter : r.counter_increase) {
+    char text[96];
+    std::snprintf(text, sizeof text, ", %s +%.0f", counter.name.c_str(), counter.value);
+    metrics += text;
+  }
+  std::printf("%-28s %12s %12s %12s  %s\n", c.name.c_str(), format_time(r.median_s).c_str(),
               format_time(r.min_s).c_str(), format_time(r.max_s).c_str(), metrics.c_str());
   std::fflush(stdout);
 }
@@ -164,7 +185,29 @@ inline void print_json_line(const Case& c, const Result& r, int threads) {
                 unit_name(c.extra->unit));
   if (!c.route.empty())
     std::printf(", \"route\": \"%s\", \"default_route\": %s", c.route.c_str(), c.default_route ? "true" : "false");
+  if (!r.counter_increase.empty()) {
+    std::printf(", \"counters\": {");
+    for (size_t i = 0; i < r.counter_increase.size(); ++i)
+      std::printf("%s\"%s\": %.0f", i ? ", " : "", r.counter_increase[i].name.c_str(), r.counter_increase[i].value);
+    std::printf("}");
+  }
   std::printf("}\n");
+  std::fflush(stdout);
+}
+
+// A case that failed (threw): one line with the error, so the other cases still run and report.
+inline std::string json_escaped(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';  // newlines, tabs: a space is enough here
+    out += ch;
+  }
+  return out;
+}
+
+inline void print_json_error(const Case& c, const std::string& message) {
+  std::printf("{\"case\": \"%s\", \"error\": \"%s\"}\n", c.name.c_str(), json_escaped(message).c_str());
   std::fflush(stdout);
 }
 

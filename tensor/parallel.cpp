@@ -7,8 +7,10 @@
 
 namespace ember {
 
+#ifdef EMBER_HAVE_BLAS                          // OpenBLAS is optional (see tensor/CMakeLists.txt)
 extern "C" void openblas_set_num_threads(int);  // from libopenblas
-void set_eigen_threads(int threads);            // tensor/cpu/gemm.cpp
+#endif
+void set_eigen_threads(int threads);  // tensor/cpu/gemm.cpp
 
 static int threads_from_environment() {
   const char* text = std::getenv("EMBER_NUM_THREADS");
@@ -31,7 +33,9 @@ void set_num_threads(int threads) {
   EMBER_CHECK(threads >= 1, "set_num_threads: expected at least 1 thread, got " + std::to_string(threads));
   g_num_threads = threads;
   omp_set_num_threads(threads);
+#ifdef EMBER_HAVE_BLAS
   openblas_set_num_threads(threads);
+#endif
   set_eigen_threads(threads);
 }
 

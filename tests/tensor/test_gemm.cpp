@@ -18,6 +18,7 @@
 
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/gemm_packed.h"
+#include "tensor/error.h"
 #include "tensor/parallel.h"
 
 using namespace ember;
@@ -62,11 +63,13 @@ struct NamedRoute {
 // Every route, each through the gemm() dispatcher, plus the packed route and the reference directly.
 const std::vector<NamedRoute>& routes() {
   static const std::vector<NamedRoute> all = {
+#ifdef EMBER_HAVE_BLAS  // a build without OpenBLAS has no blas route (see the last test case)
       {"blas",
        [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
          set_gemm_backend(GemmBackend::Blas);
          gemm(M, N, K, A, B, C);
        }},
+#endif
       {"eigen",
        [](int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
          set_gemm_backend(GemmBackend::Eigen);
@@ -276,3 +279,11 @@ TEST_CASE("gemm: float64 products on the packed route use the eigen route") {
   CHECK(c[2] == 139);
   CHECK(c[3] == 154);
 }
+
+#ifndef EMBER_HAVE_BLAS
+TEST_CASE("gemm: a build without OpenBLAS refuses the blas route") {
+  KeepBackend keep;
+  CHECK_THROWS_WITH_AS(set_gemm_backend(GemmBackend::Blas), doctest::Contains("not in this build"), Error);
+  CHECK(gemm_backend() != GemmBackend::Blas);
+}
+#endif
