@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "cuda/cuda_api.h"
+#include "cuda/gemm_hand.h"
 #include "cuda_test_util.h"
 #include "tensor/kernels.h"
 
@@ -91,7 +92,7 @@ TEST_CASE("pinned host memory round-trips, and uploads from it are asynchronous 
   CHECK_CLOSE(to_cpu(doubled), host * 2.0, 0, 0);
 }
 
-TEST_CASE("the hand SGEMM and cuBLAS agree, and the backend is chosen at run time") {
+TEST_CASE("the tuned SGEMM, the simple one and cuBLAS agree, and the backend is chosen at run time") {
   CHECK(cuda::parse_gemm_backend("hand") == cuda::GemmBackend::Hand);
   CHECK(cuda::parse_gemm_backend("cublas") == cuda::GemmBackend::Cublas);
   check_throws([] { cuda::parse_gemm_backend("magma"); }, {"magma", "hand", "cublas"});
@@ -102,9 +103,17 @@ TEST_CASE("the hand SGEMM and cuBLAS agree, and the backend is chosen at run tim
     Tensor b = normal({k, n}, 0, 1, DType::Float32, Device::cpu(), &g);
     Tensor expected = matmul(a, b);
     Tensor da = to(a, Device::cuda()), db = to(b, Device::cuda());
-    for (auto backend : {cuda::GemmBackend::Hand, cuda::GemmBackend::Cublas}) {
-      CAPTURE(cuda::gemm_backend_name(backend));
-      cuda::set_gemm_backend(backend);
+    struct Variant {
+      const char* name;
+      cuda::GemmBackend backend;
+      cuda::HandKernel kernel;
+    };
+    for (Variant v : {Variant{"hand tiled", cuda::GemmBackend::Hand, cuda::HandKernel::Tiled},
+                      Variant{"hand simple", cuda::GemmBackend::Hand, cuda::HandKernel::Simple},
+                      Variant{"cublas", cuda::GemmBackend::Cublas, cuda::HandKernel::Tiled}}) {
+      CAPTURE(v.name);
+      cuda::set_gemm_backend(v.backend);
+      cuda::set_hand_kernel(v.kernel);
       double atol = 2e-4 * std::sqrt(static_cast<double>(k));
       CHECK_CLOSE(to_cpu(matmul(da, db)), expected, atol, 1e-4);
       CHECK_CLOSE(to_cpu(matmul(mT(to(mT(a), Device::cuda())), db)), expected, atol, 1e-4);  // A transposed
@@ -112,6 +121,7 @@ TEST_CASE("the hand SGEMM and cuBLAS agree, and the backend is chosen at run tim
     }
   }
   cuda::set_gemm_backend(original);
+  cuda::set_hand_kernel(cuda::HandKernel::Tiled);
 }
 
 TEST_CASE("mixing devices is an error naming both, and bad device indices are named") {
