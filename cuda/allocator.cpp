@@ -83,15 +83,16 @@ void* allocate(size_t nbytes, int device_index) {
       cudaGetLastError();
       size_t free_bytes = 0, total_bytes = 0;
       cudaMemGetInfo(&free_bytes, &total_bytes);
-      throw Error("CUDA out of memory: tried to allocate " + std::to_string(bytes) + " bytes on cuda:" +
-                  std::to_string(device_index) + " (" + cudaGetErrorString(status) + "); Ember holds " +
-                  mib(cache.stats.bytes_in_use) + " in live tensors; the GPU has " +
+      throw Error("CUDA out of memory: tried to allocate " + std::to_string(bytes) +
+                  " bytes on cuda:" + std::to_string(device_index) + " (" + cudaGetErrorString(status) +
+                  "); Ember holds " + mib(cache.stats.bytes_in_use) + " in live tensors; the GPU has " +
                   mib(static_cast<int64_t>(free_bytes)) + " free of " + mib(static_cast<int64_t>(total_bytes)));
     }
     cache.stats.cuda_malloc_calls++;
   }
   cache.stats.bytes_in_use += static_cast<int64_t>(bytes);
-  if (cache.stats.bytes_in_use > cache.stats.peak_bytes_in_use) cache.stats.peak_bytes_in_use = cache.stats.bytes_in_use;
+  if (cache.stats.bytes_in_use > cache.stats.peak_bytes_in_use)
+    cache.stats.peak_bytes_in_use = cache.stats.bytes_in_use;
   a.live[p] = LiveBlock{device_index, bytes};
   if (a.poison) EMBER_CUDA_CHECK(cudaMemsetAsync(p, 0xFF, bytes, stream(device_index)));
   return p;

@@ -15,19 +15,19 @@ namespace ember::cuda {
 }  // namespace ember::cuda
 
 // EMBER_CUDA_CHECK(cudaMemcpy(...)): throws when the call returns an error.
-#define EMBER_CUDA_CHECK(call)                                                             \
-  do {                                                                                     \
-    cudaError_t ember_cuda_status_ = (call);                                               \
-    if (ember_cuda_status_ != cudaSuccess)                                                 \
-      ::ember::cuda::throw_cuda_error(ember_cuda_status_, #call, __FILE__, __LINE__);      \
+#define EMBER_CUDA_CHECK(call)                                                        \
+  do {                                                                                \
+    cudaError_t ember_cuda_status_ = (call);                                          \
+    if (ember_cuda_status_ != cudaSuccess)                                            \
+      ::ember::cuda::throw_cuda_error(ember_cuda_status_, #call, __FILE__, __LINE__); \
   } while (0)
 
 // After a launch: kernel<<<grid, block, 0, stream>>>(...); EMBER_CUDA_KERNEL_CHECK("kernel");
 // catches bad launch configurations at once (errors inside the kernel surface at the next sync,
 // which reports them the same way).
-#define EMBER_CUDA_KERNEL_CHECK(kernel_name)                                                    \
-  do {                                                                                          \
-    cudaError_t ember_cuda_status_ = cudaGetLastError();                                        \
-    if (ember_cuda_status_ != cudaSuccess)                                                      \
+#define EMBER_CUDA_KERNEL_CHECK(kernel_name)                                                          \
+  do {                                                                                                \
+    cudaError_t ember_cuda_status_ = cudaGetLastError();                                              \
+    if (ember_cuda_status_ != cudaSuccess)                                                            \
       ::ember::cuda::throw_cuda_error(ember_cuda_status_, "kernel " kernel_name, __FILE__, __LINE__); \
   } while (0)

@@ -22,7 +22,7 @@ struct DeviceTable {
   std::string reason;  // why count is 0
   std::vector<cudaDeviceProp> properties;
   std::unique_ptr<std::atomic<cudaStream_t>[]> streams;  // read without the lock on every op
-  std::mutex mutex;  // guards lazy stream creation
+  std::mutex mutex;                                      // guards lazy stream creation
 };
 
 // Asked once. Any error (no driver, "driver version is insufficient", no device) means no GPU.

@@ -68,8 +68,8 @@ static void peer_copy(const Tensor& dst, const Tensor& src) {
   Tensor target = dst.is_contiguous() ? dst : empty(dst.shape(), dst.dtype(), dst.device());
   synchronize(src.device().index);  // the source's stream must have produced dense_src
   cudaStream_t s = prepare(dst);
-  EMBER_CUDA_CHECK(cudaMemcpyPeerAsync(target.raw_data(), dst.device().index, dense_src.raw_data(),
-                                       src.device().index, nbytes_of(target), s));
+  EMBER_CUDA_CHECK(cudaMemcpyPeerAsync(target.raw_data(), dst.device().index, dense_src.raw_data(), src.device().index,
+                                       nbytes_of(target), s));
   if (!target.is_same(dst)) copy_on_device(dst, target);
   EMBER_CUDA_CHECK(cudaStreamSynchronize(s));
 }

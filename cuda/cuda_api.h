@@ -12,9 +12,9 @@
 namespace ember::cuda {
 
 // ---- devices -------------------------------------------------------------------------------------
-int device_count();                   // 0 when there is no driver or no GPU (never throws)
-std::string unavailable_reason();     // why device_count() is 0, e.g. "CUDA driver version is insufficient..."
-std::string device_name(int index);   // "NVIDIA H100 80GB HBM3"
+int device_count();                      // 0 when there is no driver or no GPU (never throws)
+std::string unavailable_reason();        // why device_count() is 0, e.g. "CUDA driver version is insufficient..."
+std::string device_name(int index);      // "NVIDIA H100 80GB HBM3"
 void synchronize(int device_index = 0);  // wait for all work queued on that device's stream
 
 // ---- the caching allocator (cuda/allocator.cpp) ---------------------------------------------------

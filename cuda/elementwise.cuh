@@ -106,8 +106,8 @@ __global__ void elementwise_strided_kernel(int64_t n, F f, OffsetCalculator<N> c
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     int64_t off[N];
     calc.offsets(i, off);
-    out[off[0]] = [&]<size_t... I>(std::index_sequence<I...>) { return f(in[off[I + 1]]...); }(
-        std::index_sequence_for<In...>{});
+    out[off[0]] = [&]<size_t... I>(std::index_sequence<I...>) { return f(in[off[I + 1]]...); }
+    (std::index_sequence_for<In...>{});
   }
 }
 
@@ -131,8 +131,9 @@ void launch_elementwise(const Tensor& out, F f, const std::array<Tensor, sizeof.
       bool vectorised = n >= kVectorWidth && aligned_for_vectors(o, sizeof(Out));
       ((vectorised = vectorised && aligned_for_vectors(inputs[I].raw_data(), sizeof(In))), ...);
       if (vectorised) {
-        elementwise_contiguous_kernel<true, Out, F, In...><<<blocks_for(n / kVectorWidth, device), kThreadsPerBlock, 0, s>>>(
-            n, f, o, static_cast<const In*>(inputs[I].raw_data())...);
+        elementwise_contiguous_kernel<true, Out, F, In...>
+            <<<blocks_for(n / kVectorWidth, device), kThreadsPerBlock, 0, s>>>(
+                n, f, o, static_cast<const In*>(inputs[I].raw_data())...);
       } else {
         elementwise_contiguous_kernel<false, Out, F, In...><<<blocks_for(n, device), kThreadsPerBlock, 0, s>>>(
             n, f, o, static_cast<const In*>(inputs[I].raw_data())...);

@@ -50,7 +50,7 @@ enum class ReduceOp : uint8_t { Sum, Max, Min };
 
 struct DeviceKernels {
   // devices and memory
-  int (*device_count)();                         // usable devices of this type (0: none, or no driver)
+  int (*device_count)();  // usable devices of this type (0: none, or no driver)
   void* (*allocate)(size_t nbytes, int device_index);
   void (*deallocate)(void* data, size_t nbytes);
   void (*copy)(const Tensor& dst, const Tensor& src);  // any strides, casts between dtypes

@@ -47,8 +47,8 @@ std::vector<OpCase> unary_cases() {
     for (DType dtype : {DType::Float32, DType::Float64}) {
       for (Layout layout : {C, T, S}) {
         InputSpec spec{{37, 129}, dtype, layout, u.positive ? InputSpec::Positive : InputSpec::Normal};
-        cases.push_back({std::string(u.name) + "/" + dtype_name(dtype), {spec},
-                         [fn = u.fn](const Inputs& x) { return fn(x[0]); }});
+        cases.push_back(
+            {std::string(u.name) + "/" + dtype_name(dtype), {spec}, [fn = u.fn](const Inputs& x) { return fn(x[0]); }});
       }
     }
   }
@@ -88,27 +88,33 @@ std::vector<OpCase> binary_cases() {
     }
   }
   cases.push_back({"add/large", {f32({1 << 20}), f32({1 << 20})}, [](const Inputs& x) { return x[0] + x[1]; }});
-  cases.push_back({"add/int64", {of(DType::Int64, {4, 6}), of(DType::Int64, {6})},
-                   [](const Inputs& x) { return x[0] + x[1]; }});
-  cases.push_back({"mul/uint8", {of(DType::UInt8, {4, 6}), of(DType::UInt8, {4, 6}, T)},
-                   [](const Inputs& x) { return x[0] * x[1]; }});
-  cases.push_back({"add/promote_int_float", {of(DType::Int64, {4, 6}), f32({4, 6})},
-                   [](const Inputs& x) { return x[0] + x[1]; }});
-  cases.push_back({"div/int64_gives_float", {of(DType::Int64, {12}), of(DType::Int64, {12})},
-                   [](const Inputs& x) { return div(x[0], x[1] * x[1] + 1.0); }});
+  cases.push_back(
+      {"add/int64", {of(DType::Int64, {4, 6}), of(DType::Int64, {6})}, [](const Inputs& x) { return x[0] + x[1]; }});
+  cases.push_back({"mul/uint8", {of(DType::UInt8, {4, 6}), of(DType::UInt8, {4, 6}, T)}, [](const Inputs& x) {
+                     return x[0] * x[1];
+                   }});
+  cases.push_back(
+      {"add/promote_int_float", {of(DType::Int64, {4, 6}), f32({4, 6})}, [](const Inputs& x) { return x[0] + x[1]; }});
+  cases.push_back({"div/int64_gives_float", {of(DType::Int64, {12}), of(DType::Int64, {12})}, [](const Inputs& x) {
+                     return div(x[0], x[1] * x[1] + 1.0);
+                   }});
   // comparisons give bool; where picks between two float tensors
   using Cmp = Tensor (*)(const Tensor&, const Tensor&);
   std::vector<std::pair<const char*, Cmp>> comparisons = {{"eq", eq}, {"ne", ne}, {"lt", lt},
                                                           {"le", le}, {"gt", gt}, {"ge", ge}};
   for (auto [name, cmp] : comparisons) {
-    cases.push_back({std::string(name) + "/int64", {of(DType::Int64, {7, 9}), of(DType::Int64, {9}, S)},
+    cases.push_back({std::string(name) + "/int64",
+                     {of(DType::Int64, {7, 9}), of(DType::Int64, {9}, S)},
                      [cmp](const Inputs& x) { return cmp(x[0], x[1]); }});
-    cases.push_back({std::string(name) + "/float32", {f32({7, 9}, T), f32({7, 9})},
-                     [cmp](const Inputs& x) { return cmp(x[0], x[1]); }});
+    cases.push_back({std::string(name) + "/float32", {f32({7, 9}, T), f32({7, 9})}, [cmp](const Inputs& x) {
+                       return cmp(x[0], x[1]);
+                     }});
   }
-  cases.push_back({"where", {of(DType::Bool, {6, 11}), f32({6, 11}, T), f32({11})},
-                   [](const Inputs& x) { return where(x[0], x[1], x[2]); }});
-  cases.push_back({"where/float64_strided", {of(DType::Bool, {6, 11}, S), f64({6, 11}), f64({6, 11}, S)},
+  cases.push_back({"where", {of(DType::Bool, {6, 11}), f32({6, 11}, T), f32({11})}, [](const Inputs& x) {
+                     return where(x[0], x[1], x[2]);
+                   }});
+  cases.push_back({"where/float64_strided",
+                   {of(DType::Bool, {6, 11}, S), f64({6, 11}), f64({6, 11}, S)},
                    [](const Inputs& x) { return where(x[0], x[1], x[2]); }});
   return cases;
 }
@@ -120,7 +126,8 @@ std::vector<OpCase> cast_cases() {
     for (DType to_type : dtypes) {
       // float -> uint8 of a negative value is undefined in C++, so float sources stay positive
       InputSpec spec{{5, 13}, from, T, is_floating(from) ? InputSpec::Positive : InputSpec::Small};
-      cases.push_back({std::string("cast/") + dtype_name(from) + "->" + dtype_name(to_type), {spec},
+      cases.push_back({std::string("cast/") + dtype_name(from) + "->" + dtype_name(to_type),
+                       {spec},
                        [to_type](const Inputs& x) { return to_dtype(x[0], to_type); }});
     }
   }
@@ -130,7 +137,9 @@ std::vector<OpCase> cast_cases() {
 std::vector<OpCase> reduction_cases() {
   std::vector<OpCase> cases;
   auto add = [&](std::string name, std::vector<InputSpec> in, std::function<Tensor(const Inputs&)> op,
-                 double atol = 1e-5, double rtol = 1e-4) { cases.push_back({name, in, op, atol, rtol}); };
+                 double atol = 1e-5, double rtol = 1e-4) {
+    cases.push_back({name, in, op, atol, rtol});
+  };
   for (DType dtype : {DType::Float32, DType::Float64}) {
     std::string d = std::string("/") + dtype_name(dtype);
     InputSpec x3{{6, 35, 17}, dtype, C}, x3t{{6, 35, 17}, dtype, T};
@@ -155,16 +164,23 @@ std::vector<OpCase> reduction_cases() {
     add("logsumexp" + d, {x3}, [](const Inputs& x) { return logsumexp(x[0], {2}); });
     for (int dim : {0, 1, 2}) {
       add("softmax_dim" + std::to_string(dim) + d, {x3t}, [dim](const Inputs& x) { return softmax(x[0], dim); });
-      add("log_softmax_dim" + std::to_string(dim) + d, {x3},
-          [dim](const Inputs& x) { return log_softmax(x[0], dim); });
+      add("log_softmax_dim" + std::to_string(dim) + d, {x3}, [dim](const Inputs& x) { return log_softmax(x[0], dim); });
     }
   }
   // shapes that pick the other strategies: a long row (two passes), a tall column reduction,
   // a wide softmax row, ties for argmax
-  add("sum/long_row_two_pass", {positive({3 << 20})}, [](const Inputs& x) { return sum(x[0]); }, 1e-2, 1e-4);
-  add("sum/rows_of_100k", {f32({3, 100003})}, [](const Inputs& x) { return sum(x[0], {1}); }, 1e-2, 1e-4);
-  add("sum/columns", {f32({4099, 70})}, [](const Inputs& x) { return sum(x[0], {0}); }, 1e-3, 1e-4);
-  add("sum/batch_of_columns", {f32({512, 3, 260}, T)}, [](const Inputs& x) { return sum(x[0], {0, 2}); }, 1e-3, 1e-4);
+  add(
+      "sum/long_row_two_pass", {positive({3 << 20})}, [](const Inputs& x) { return sum(x[0]); }, 1e-2, 1e-4);
+  add(
+      "sum/rows_of_100k", {f32({3, 100003})}, [](const Inputs& x) { return sum(x[0], {1}); }, 1e-2, 1e-4);
+  add(
+      "sum/columns", {f32({4099, 70})}, [](const Inputs& x) { return sum(x[0], {0}); }, 1e-3, 1e-4);
+  add(
+      "sum/batch_of_columns", {f32({512, 3, 260}, T)},
+      [](const Inputs& x) {
+        return sum(x[0], {0, 2});
+      },
+      1e-3, 1e-4);
   add("amax/long_row", {f32({2, 70001})}, [](const Inputs& x) { return amax(x[0], {1}); });
   add("softmax/wide_row", {f32({4, 5000})}, [](const Inputs& x) { return softmax(x[0], 1); });
   add("log_softmax/wide_row", {f32({3, 70000})}, [](const Inputs& x) { return log_softmax(x[0], -1); });
@@ -196,22 +212,33 @@ std::vector<OpCase> matmul_cases() {
   cases.push_back({"matmul/matrix_vector", {f32({5, 12}, T), f32({12})}, mm, 1e-4, 1e-4});
   cases.push_back({"matmul/dot", {f32({100}), f32({100}, S)}, mm, 1e-4, 1e-4});
   cases.push_back({"matmul/empty_k", {f32({3, 0}), f32({0, 4})}, mm});
-  cases.push_back({"einsum/bij_bjk", {f32({2, 5, 6}), f32({2, 6, 3})},
-                   [](const Inputs& x) { return einsum("bij,bjk->bik", {x[0], x[1]}); }, 1e-4, 1e-4});
-  cases.push_back({"einsum/cb_abij", {f32({3, 4}), f32({2, 4, 5, 6})},
-                   [](const Inputs& x) { return einsum("cb,abij->acij", {x[0], x[1]}); }, 1e-4, 1e-4});
+  cases.push_back({"einsum/bij_bjk",
+                   {f32({2, 5, 6}), f32({2, 6, 3})},
+                   [](const Inputs& x) {
+                     return einsum("bij,bjk->bik", {x[0], x[1]});
+                   },
+                   1e-4,
+                   1e-4});
+  cases.push_back({"einsum/cb_abij",
+                   {f32({3, 4}), f32({2, 4, 5, 6})},
+                   [](const Inputs& x) {
+                     return einsum("cb,abij->acij", {x[0], x[1]});
+                   },
+                   1e-4,
+                   1e-4});
   return cases;
 }
 
 std::vector<OpCase> view_and_index_cases() {
   std::vector<OpCase> cases;
   auto index = [](std::vector<int64_t> v, Device d) { return to(from_vector(v, Shape{int64_t(v.size())}), d); };
-  cases.push_back({"contiguous/permute", {f32({4, 5, 6})},
-                   [](const Inputs& x) { return contiguous(permute(x[0], {2, 0, 1})) * 1.0; }});
+  cases.push_back({"contiguous/permute", {f32({4, 5, 6})}, [](const Inputs& x) {
+                     return contiguous(permute(x[0], {2, 0, 1})) * 1.0;
+                   }});
   cases.push_back({"clone/strided", {f64({7, 9}, S)}, [](const Inputs& x) { return clone(x[0]); }});
   cases.push_back({"slice_step", {f32({9, 20})}, [](const Inputs& x) { return slice(x[0], 1, 1, 19, 3) * 2.0; }});
-  cases.push_back({"select_reshape", {f32({4, 6, 5}, T)},
-                   [](const Inputs& x) { return reshape(select(x[0], 1, 2), {-1}) + 1.0; }});
+  cases.push_back(
+      {"select_reshape", {f32({4, 6, 5}, T)}, [](const Inputs& x) { return reshape(select(x[0], 1, 2), {-1}) + 1.0; }});
   cases.push_back({"cat", {f32({3, 4}), f32({3, 2}, T)}, [](const Inputs& x) { return cat({x[0], x[1]}, 1); }});
   cases.push_back({"stack", {f32({3, 4}), f32({3, 4}, S)}, [](const Inputs& x) { return stack({x[0], x[1]}, 0); }});
   cases.push_back({"expand_sum", {f32({1, 5})}, [](const Inputs& x) { return expand(x[0], {4, 5}) * 2.0; }});
@@ -221,10 +248,11 @@ std::vector<OpCase> view_and_index_cases() {
   cases.push_back({"index_select/dim1_strided", {f64({6, 5}, T)}, [index](const Inputs& x) {
                      return index_select(x[0], 1, index({4, 1, 1}, x[0].device()));
                    }});
-  cases.push_back({"gather/dim1", {f32({4, 6})}, [](const Inputs& x) {
-                     Tensor idx = to(from_vector(std::vector<int64_t>{0, 5, 5, 1, 2, 2, 3, 3}, Shape{4, 2}), x[0].device());
-                     return gather(x[0], 1, idx);
-                   }});
+  cases.push_back(
+      {"gather/dim1", {f32({4, 6})}, [](const Inputs& x) {
+         Tensor idx = to(from_vector(std::vector<int64_t>{0, 5, 5, 1, 2, 2, 3, 3}, Shape{4, 2}), x[0].device());
+         return gather(x[0], 1, idx);
+       }});
   cases.push_back({"gather/dim0", {f64({4, 6}, S)}, [](const Inputs& x) {
                      Tensor idx = to(from_vector(std::vector<int64_t>{3, 0, 1, 1, 2, 0}, Shape{1, 6}), x[0].device());
                      return gather(x[0], 0, idx);
