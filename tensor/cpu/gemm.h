@@ -3,8 +3,10 @@
 // Three routes, selectable at run time (EMBER_GEMM=packed|blas|eigen, or set_gemm_backend):
 //  - packed: Ember's own packed GEMM with an AVX2/FMA micro-kernel (gemm_packed.cpp): the
 //            Goto/BLIS loop nest, written to be read. The default for float32: it matches
-//            OpenBLAS here (see README) and shares Ember's OpenMP threads. float64 goes to blas (to eigen in a build without OpenBLAS).
-//  - blas:   OpenBLAS's sgemm/dgemm through CBLAS (gemm_blas.cpp), hand-tuned assembly per CPU; optional.
+//            OpenBLAS here (see README) and shares Ember's OpenMP threads. float64 goes to blas
+//            (to eigen in a build without OpenBLAS).
+//  - blas:   OpenBLAS's sgemm/dgemm through CBLAS (gemm_blas.cpp), hand-tuned assembly per CPU;
+//            optional (a build without OpenBLAS has no blas route).
 //  - eigen:  Eigen's own blocked GEMM (gemm_eigen.cpp), portable C++ with SIMD packets.
 #pragma once
 #include <cstdint>
