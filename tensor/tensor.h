@@ -115,7 +115,8 @@ inline bool Tensor::is_contiguous() const {
   int64_t expected = 1;
   for (int i = impl_->shape.size() - 1; i >= 0; --i) {
     if (impl_->shape[i] == 1) continue;  // the stride of a size-1 dim never matters
-    if (impl_->strides[i] != expected) return false;
+    if (impl_->strides[i] != expected)
+      return impl_->shape.numel() == 0;  // an empty tensor is contiguous, as in PyTorch
     expected *= impl_->shape[i];
   }
   return true;

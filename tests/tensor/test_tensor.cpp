@@ -26,6 +26,11 @@ TEST_CASE("Dims, strides and broadcasting rules") {
   CHECK(wrap_dim(-1, 3, "t") == 2);
   CHECK(error_of([] { wrap_dim(3, 3, "sum"); }).find("sum: dim 3 is out of range for a 3-d tensor") == 0);
   CHECK(error_of([] { Shape s{1, 2, 3, 4, 5, 6, 7, 8, 9}; }).find("at most 8 dims") != std::string::npos);
+  // contiguity: size-1 dims and empty tensors do not care about strides (PyTorch's rule)
+  CHECK(empty({3, 0}).is_contiguous());
+  CHECK(empty({0, 3}).as_strided({0, 3}, {1, 7}, 0).is_contiguous());
+  CHECK(empty({4, 1}).as_strided({4, 1}, {1, 99}, 0).is_contiguous());
+  CHECK(!empty({2, 3}).as_strided({2, 3}, {1, 2}, 0).is_contiguous());
 }
 
 TEST_CASE("dtypes: sizes, names, promotion") {
