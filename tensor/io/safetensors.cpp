@@ -6,20 +6,15 @@
 // a temporary file that is renamed into place only once everything is on disk.
 #include "tensor/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <optional>
 #include <set>
 #include <vector>
 
+#include "tensor/io/file.h"
 #include "tensor/io/json.h"
 
 namespace ember {
@@ -300,98 +295,6 @@ class Reader {
   }
 };
 
-// ---- files ---------------------------------------------------------------------------------------
-
-// Closes a POSIX file descriptor when it goes out of scope.
-struct FileDescriptor {
-  int fd = -1;
-  explicit FileDescriptor(int fd) : fd(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-[[noreturn]] void throw_errno(const std::string& message) {
-  const int error = errno;  // before anything else can change it
-  throw Error(message + ": " + std::strerror(error));
-}
-
-std::string read_file(const std::string& path) {
-  const std::string where = "load_safetensors: cannot read '" + path + "'";
-  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.fd < 0) throw_errno(where);
-  struct stat info {};
-  if (::fstat(file.fd, &info) != 0) throw_errno(where);
-  if (S_ISDIR(info.st_mode)) {
-    errno = EISDIR;
-    throw_errno(where);
-  }
-  std::string bytes;
-  std::vector<char> chunk(1 << 20);
-  while (true) {
-    const ssize_t n = ::read(file.fd, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(where);
-    if (n == 0) return bytes;
-    bytes.append(chunk.data(), static_cast<size_t>(n));
-  }
-}
-
-// A temporary file next to `target`, deleted again unless commit() renames it over `target`.
-class TempFile {
- public:
-  TempFile(const std::string& target, const std::string& where)
-      : target_(target), path_(target + ".tmp-" + std::to_string(::getpid())), where_(where) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw_errno(where_ + ": cannot create the temporary file '" + path_ + "'");
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-
-  void write(const void* data, size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t n = ::write(fd_, bytes, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno(where_ + ": cannot write the temporary file '" + path_ + "'");
-      bytes += n;
-      size -= static_cast<size_t>(n);
-    }
-  }
-
-  // Flushes the bytes to disk, then renames the file into place: readers see the old file or the
-  // complete new one, never a part.
-  void commit() {
-    if (::fsync(fd_) != 0) throw_errno(where_ + ": cannot flush the temporary file '" + path_ + "'");
-    const int closed = ::close(fd_);
-    fd_ = -1;
-    if (closed != 0) throw_errno(where_ + ": cannot close the temporary file '" + path_ + "'");
-    if (::rename(path_.c_str(), target_.c_str()) != 0)
-      throw_errno(where_ + ": cannot rename '" + path_ + "' to '" + target_ + "'");
-    committed_ = true;
-    sync_directory();
-  }
-
- private:
-  std::string target_, path_, where_;
-  int fd_ = -1;
-  bool committed_ = false;
-
-  // Makes the rename itself durable. Best effort: the file is complete either way.
-  void sync_directory() const {
-    std::filesystem::path directory = std::filesystem::path(target_).parent_path();
-    if (directory.empty()) directory = ".";
-    FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.fd >= 0) ::fsync(dir.fd);
-  }
-};
-
 // ---- writing -------------------------------------------------------------------------------------
 
 void check_saveable(const std::string& where, const std::map<std::string, Tensor>& tensors,
@@ -468,7 +371,7 @@ void gather_row_major(const Tensor& tensor, char* out) {
   }
 }
 
-void write_tensor_data(TempFile& file, const Tensor& tensor) {
+void write_tensor_data(AtomicFile& file, const Tensor& tensor) {
   const size_t size = byte_size(tensor);
   if (size == 0) return;
   if (tensor.is_contiguous()) {
@@ -489,7 +392,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file(path, "load_safetensors");
   return parse_safetensors(bytes, path);
 }
 
@@ -502,7 +405,7 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   unsigned char length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(static_cast<uint64_t>(header.size()) >> (8 * i));
 
-  TempFile file(path, where);
+  AtomicFile file(path, where);
   file.write(length, sizeof length);
   file.write(header.data(), header.size());
   for (const auto& [name, tensor] : tensors) write_tensor_data(file, tensor);

@@ -1,0 +1,8 @@
+// Everything of nn/ in one include: modules, layers, losses, init, optimisers, schedules.
+#pragma once
+#include "autograd/ops.h"
+#include "nn/functional.h"
+#include "nn/init.h"
+#include "nn/layers.h"
+#include "nn/module.h"
+#include "nn/sequential.h"
