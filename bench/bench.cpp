@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "bench/exercise_cases.h"
 #include "bench/harness.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/device.h"
@@ -315,6 +316,7 @@ std::vector<Case> all_cases() {
   cases.push_back(tiny_add_case("tiny_add_nograd", false));
   cases.push_back(tiny_add_case("tiny_add_autograd", true));
   cases.push_back(train_step_case());
+  bench::add_exercise_cases(cases);
 #ifdef EMBER_HAVE_CUDA
   add_gpu_cases(cases);
 #endif

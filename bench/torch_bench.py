@@ -191,6 +191,48 @@ def make_train_step(torch):
                               (s * 1e9 / (TRAIN_STEPS * OPS_PER_TRAIN_STEP), "ns/op")]
 
 
+EXERCISE_STEPS = 1000  # training iterations per timed repeat (bench/exercise_cases.cpp's kSteps)
+
+
+def make_ex2_step(torch):
+    """Exercise 2, model (1): Linear(1,1) on x (1000,1), mean((yhat-y)**2), SGD lr 0.1."""
+    torch.manual_seed(43052)
+    x = torch.rand([1000, 1]) * 2 - 1
+    y = 3.14 + 6.28 * x + torch.randn([1000, 1])
+    net = torch.nn.Linear(1, 1)
+    optimizr = torch.optim.SGD(net.parameters(), lr=0.1)
+
+    def repeat():
+        for _ in range(EXERCISE_STEPS):
+            yhat = net(x)
+            loss = torch.mean((yhat - y) ** 2)
+            loss.backward()
+            optimizr.step()
+            optimizr.zero_grad()
+
+    return repeat, lambda s: [(s * 1e9 / EXERCISE_STEPS, "ns/step")]
+
+
+def make_ex3_step(torch):
+    """Exercise 3's autoencoder: X (150,4) -> Linear(4,2,bias=False) -> Linear(2,4,bias=False), MSE, Adam."""
+    torch.manual_seed(43052)
+    X = torch.rand([150, 4]) + 1
+    net = torch.nn.Sequential(torch.nn.Linear(4, 2, bias=False), torch.nn.Linear(2, 4, bias=False))
+    optimizr = torch.optim.Adam(net.parameters())
+    loss_fn = torch.nn.MSELoss()
+
+    def repeat():
+        for _ in range(EXERCISE_STEPS):
+            Z = net[0](X)
+            Xhat = net[1](Z)
+            loss = loss_fn(Xhat, X)
+            loss.backward()
+            optimizr.step()
+            optimizr.zero_grad()
+
+    return repeat, lambda s: [(s * 1e9 / EXERCISE_STEPS, "ns/step")]
+
+
 # ---- PyTorch cases on the GPU -----------------------------------------------------------------
 # Every repeat ends with torch.cuda.synchronize(), so its time covers the GPU's work. A make_* may
 # return a third function, counters(): cumulative counts read before and after the timed repeats.
@@ -284,6 +326,8 @@ def torch_cases(torch, device="cpu"):
     cases["tiny_add_nograd"] = lambda: make_tiny_add(torch, False)
     cases["tiny_add_autograd"] = lambda: make_tiny_add(torch, True)
     cases["tiny_train_step"] = lambda: make_train_step(torch)
+    cases["ex2_sgd_step"] = lambda: make_ex2_step(torch)
+    cases["ex3_adam_step"] = lambda: make_ex3_step(torch)
     return cases
 
 

@@ -31,6 +31,14 @@ static const DeviceKernels kCudaKernels = {
     .uniform = uniform,
     .normal = normal,
     .randint = randint,
+    .pointwise_loss = pointwise_loss,
+    .pointwise_loss_backward = pointwise_loss_backward,
+    .cross_entropy = cross_entropy,
+    .nll_loss = nll_loss,
+    .cross_entropy_backward = cross_entropy_backward,
+    .nll_loss_backward = nll_loss_backward,
+    .sgd_step = sgd_step,
+    .adam_step = adam_step,
 };
 
 void register_cuda_kernels() { register_device_kernels(DeviceType::CUDA, &kCudaKernels); }

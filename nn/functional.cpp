@@ -7,8 +7,8 @@
 namespace ember::nn::functional {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  EMBER_CHECK(weight.dim() == 2, "linear: weight must be 2-d (out_features, in_features), got shape " +
-                                     weight.shape().str());
+  EMBER_CHECK(weight.dim() == 2,
+              "linear: weight must be 2-d (out_features, in_features), got shape " + weight.shape().str());
   EMBER_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
               "linear: input of shape " + x.shape().str() + " does not fit a weight of shape " + weight.shape().str() +
                   " (the input's last dim must be in_features = " + std::to_string(weight.size(1)) + ")");

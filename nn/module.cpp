@@ -35,9 +35,9 @@ std::string join_name(const std::string& prefix, const std::string& name) {
 // ---- registration --------------------------------------------------------------------------------
 
 void Module::check_new_name(const std::string& name) const {
-  EMBER_CHECK(!name.empty() && name.find('.') == std::string::npos,
-              type_name_ + ": a parameter, buffer or child name must be non-empty and contain no '.', got '" + name +
-                  "'");
+  EMBER_CHECK(
+      !name.empty() && name.find('.') == std::string::npos,
+      type_name_ + ": a parameter, buffer or child name must be non-empty and contain no '.', got '" + name + "'");
   auto taken = [&](const auto& list) {
     for (const auto& entry : list)
       if (entry.first == name) return true;

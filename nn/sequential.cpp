@@ -11,8 +11,8 @@ void Sequential::push_back(std::shared_ptr<Module> module) { add_child(std::to_s
 
 std::shared_ptr<Module> Sequential::ptr(int64_t index) const {
   const auto n = static_cast<int64_t>(size());
-  EMBER_CHECK(index >= -n && index < n, "Sequential: index " + std::to_string(index) + " is out of range for " +
-                                            std::to_string(n) + " modules");
+  EMBER_CHECK(index >= -n && index < n,
+              "Sequential: index " + std::to_string(index) + " is out of range for " + std::to_string(n) + " modules");
   return named_children()[index < 0 ? index + n : index].second;
 }
 

@@ -140,5 +140,131 @@ void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& 
   kernels_for(out.device()).scatter_add(out, dim, index, src);
 }
 
+void throw_missing_kernel(const char* name, Device device) {
+  throw Error(std::string(name) + ": this build of Ember has no " + name + " kernel for " + device.str());
+}
+
+// ---- losses --------------------------------------------------------------------------------------
+void pointwise_loss(LossOp op, const Tensor& out, const Tensor& input, const Tensor& target, const Tensor& pos_weight) {
+  check_same_device("pointwise loss", out, input);
+  check_same_device("pointwise loss", input, target);
+  if (pos_weight.defined()) check_same_device("pointwise loss", input, pos_weight);
+  const DeviceKernels& k = kernels_for(out.device());
+  if (!k.pointwise_loss) throw_missing_kernel("pointwise_loss", out.device());
+  k.pointwise_loss(op, out, input, target, pos_weight);
+}
+
+void pointwise_loss_backward(LossOp op, const Tensor& grad_input, const Tensor& grad_target, const Tensor& grad_out,
+                             const Tensor& input, const Tensor& target, const Tensor& pos_weight) {
+  check_same_device("pointwise loss backward", grad_out, input);
+  check_same_device("pointwise loss backward", input, target);
+  if (grad_input.defined()) check_same_device("pointwise loss backward", grad_input, input);
+  if (grad_target.defined()) check_same_device("pointwise loss backward", grad_target, input);
+  if (pos_weight.defined()) check_same_device("pointwise loss backward", input, pos_weight);
+  const DeviceKernels& k = kernels_for(input.device());
+  if (!k.pointwise_loss_backward) throw_missing_kernel("pointwise_loss_backward", input.device());
+  k.pointwise_loss_backward(op, grad_input, grad_target, grad_out, input, target, pos_weight);
+}
+
+int64_t cross_entropy(const Tensor& loss, const Tensor& logits, const Tensor& target, int64_t ignore_index) {
+  check_same_device("cross_entropy", loss, logits);
+  check_same_device("cross_entropy", logits, target);
+  const DeviceKernels& k = kernels_for(logits.device());
+  if (!k.cross_entropy) throw_missing_kernel("cross_entropy", logits.device());
+  return k.cross_entropy(loss, logits, target, ignore_index);
+}
+
+int64_t nll_loss(const Tensor& loss, const Tensor& log_probs, const Tensor& target, int64_t ignore_index) {
+  check_same_device("nll_loss", loss, log_probs);
+  check_same_device("nll_loss", log_probs, target);
+  const DeviceKernels& k = kernels_for(log_probs.device());
+  if (!k.nll_loss) throw_missing_kernel("nll_loss", log_probs.device());
+  return k.nll_loss(loss, log_probs, target, ignore_index);
+}
+
+void cross_entropy_backward(const Tensor& grad_logits, const Tensor& grad_loss, const Tensor& logits,
+                            const Tensor& target, int64_t ignore_index) {
+  check_same_device("cross_entropy backward", grad_logits, logits);
+  check_same_device("cross_entropy backward", grad_loss, logits);
+  check_same_device("cross_entropy backward", target, logits);
+  const DeviceKernels& k = kernels_for(logits.device());
+  if (!k.cross_entropy_backward) throw_missing_kernel("cross_entropy_backward", logits.device());
+  k.cross_entropy_backward(grad_logits, grad_loss, logits, target, ignore_index);
+}
+
+void nll_loss_backward(const Tensor& grad_log_probs, const Tensor& grad_loss, const Tensor& target,
+                       int64_t ignore_index) {
+  check_same_device("nll_loss backward", grad_log_probs, grad_loss);
+  check_same_device("nll_loss backward", grad_log_probs, target);
+  const DeviceKernels& k = kernels_for(target.device());
+  if (!k.nll_loss_backward) throw_missing_kernel("nll_loss_backward", target.device());
+  k.nll_loss_backward(grad_log_probs, grad_loss, target, ignore_index);
+}
+
+// ---- optimiser steps -----------------------------------------------------------------------------
+// Entry i of a step list, in the role `role` ("grad", "exp_avg", ...): it must match params[i] in
+// device, shape and dtype and be contiguous. The checks run on every step, so the messages are
+// built only when one fails.
+static void check_step_tensor(const char* op, const char* role, int64_t i, const Tensor& t, const Tensor& param) {
+  if (t.defined() && t.device() == param.device() && t.dtype() == param.dtype() && t.shape() == param.shape() &&
+      t.is_contiguous())
+    return;
+  const std::string which = std::string(op) + ": " + role + " " + std::to_string(i);
+  EMBER_CHECK(t.defined(), which + " is undefined");
+  if (t.device() != param.device())
+    throw Error(which + " is on " + t.device().str() + " but its param is on " + param.device().str() +
+                ": expected all tensors on one device");
+  EMBER_CHECK(t.dtype() == param.dtype(),
+              which + " has dtype " + dtype_name(t.dtype()) + " but its param has " + dtype_name(param.dtype()));
+  EMBER_CHECK(t.shape() == param.shape(),
+              which + " has shape " + t.shape().str() + " but its param has shape " + param.shape().str());
+  throw Error(which + " is not contiguous (strides " + t.strides().str() + ")");
+}
+
+// The params of one list: defined, float, contiguous, all on the device of params[0] (their
+// shapes and dtypes may differ: one launch handles float32 and float64 params together).
+static void check_step_params(const char* op, int64_t count, const Tensor* const* params) {
+  for (int64_t i = 0; i < count; ++i) {
+    const Tensor& p = *params[i];
+    if (p.defined() && p.device() == params[0]->device() && is_floating(p.dtype()) && p.is_contiguous()) continue;
+    const std::string which = std::string(op) + ": param " + std::to_string(i);
+    EMBER_CHECK(p.defined(), which + " is undefined");
+    if (p.device() != params[0]->device())
+      throw Error(which + " is on " + p.device().str() + " but param 0 is on " + params[0]->device().str() +
+                  ": expected all tensors of one step on one device");
+    EMBER_CHECK(is_floating(p.dtype()),
+                which + " has dtype " + dtype_name(p.dtype()) + "; expected float32 or float64");
+    throw Error(which + " is not contiguous (strides " + p.strides().str() + ")");
+  }
+}
+
+void sgd_step(const SgdStepArgs& args) {
+  if (args.count == 0) return;
+  check_step_params("sgd_step", args.count, args.params);
+  for (int64_t i = 0; i < args.count; ++i) {
+    check_step_tensor("sgd_step", "grad", i, *args.grads[i], *args.params[i]);
+    if (args.momentum != 0)
+      check_step_tensor("sgd_step", "momentum_buffer", i, *args.momentum_buffers[i], *args.params[i]);
+  }
+  const Device device = args.params[0]->device();
+  const DeviceKernels& k = kernels_for(device);
+  if (!k.sgd_step) throw_missing_kernel("sgd_step", device);
+  k.sgd_step(args);
+}
+
+void adam_step(const AdamStepArgs& args) {
+  if (args.count == 0) return;
+  check_step_params("adam_step", args.count, args.params);
+  for (int64_t i = 0; i < args.count; ++i) {
+    check_step_tensor("adam_step", "grad", i, *args.grads[i], *args.params[i]);
+    check_step_tensor("adam_step", "exp_avg", i, *args.exp_avgs[i], *args.params[i]);
+    check_step_tensor("adam_step", "exp_avg_sq", i, *args.exp_avg_sqs[i], *args.params[i]);
+  }
+  const Device device = args.params[0]->device();
+  const DeviceKernels& k = kernels_for(device);
+  if (!k.adam_step) throw_missing_kernel("adam_step", device);
+  k.adam_step(args);
+}
+
 }  // namespace kernels
 }  // namespace ember

@@ -48,6 +48,12 @@ enum class BinaryOp : uint8_t {
 
 enum class ReduceOp : uint8_t { Sum, Max, Min };
 
+// The pointwise losses of nn/losses.h, one element at a time (l = loss, x = input, t = target):
+//   SquaredError:                 l = (x - t)^2
+//   BinaryCrossEntropyWithLogits: l = max(x, 0) - x t + log1p(exp(-|x|))
+//                                 (with pos_weight p: (1 - t) x + (1 + (p - 1) t) softplus(-x))
+enum class LossOp : uint8_t { SquaredError, BinaryCrossEntropyWithLogits };
+
 struct DeviceKernels {
   // devices and memory
   int (*device_count)();  // usable devices of this type (0: none, or no driver)
@@ -79,7 +85,77 @@ struct DeviceKernels {
   void (*uniform)(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high);
   void (*normal)(const Tensor& out, uint64_t seed, uint64_t offset, double mean, double stddev);
   void (*randint)(const Tensor& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high);
+
+  // ---- losses (nn/losses.h); CPU in cpu/loss.cpp, CUDA in cuda/loss.cu -------------------------
+  // Pointwise: out = loss(input, target) elementwise (LossOp). input, target and pos_weight arrive
+  // broadcast to out's shape; pos_weight is used by BinaryCrossEntropyWithLogits only, and an
+  // undefined pos_weight means 1.
+  void (*pointwise_loss)(LossOp op, const Tensor& out, const Tensor& input, const Tensor& target,
+                         const Tensor& pos_weight);
+  // grad_input = grad_out * dl/dinput and grad_target = grad_out * dl/dtarget, all of out's shape
+  // (grad_out may be a stride-0 expanded scalar); an undefined grad_input or grad_target is skipped.
+  void (*pointwise_loss_backward)(LossOp op, const Tensor& grad_input, const Tensor& grad_target,
+                                  const Tensor& grad_out, const Tensor& input, const Tensor& target,
+                                  const Tensor& pos_weight);
+  // Class losses over rows: logits / log_probs (N,C) float, target (N) int64, loss (N); any strides.
+  //   cross_entropy: loss[n] = logsumexp(logits[n,:]) - logits[n, target[n]]
+  //   nll_loss:      loss[n] = -log_probs[n, target[n]]
+  // A row whose target is ignore_index gets loss 0 (and a zero gradient). They return -1, or the
+  // position of the first target that is neither in 0..C-1 nor ignore_index (never read out of
+  // bounds: that row's loss is NaN), so the caller can raise an error naming it.
+  int64_t (*cross_entropy)(const Tensor& loss, const Tensor& logits, const Tensor& target, int64_t ignore_index);
+  int64_t (*nll_loss)(const Tensor& loss, const Tensor& log_probs, const Tensor& target, int64_t ignore_index);
+  // grad_logits[n,c] = grad_loss[n] * (softmax(logits[n,:])_c - [c == target[n]])
+  // grad_log_probs[n,c] = -grad_loss[n] * [c == target[n]]
+  // Every element of the (N,C) output is written (ignored rows: 0; a bad target, which forward
+  // already reported: NaN). grad_loss (N) may be a stride-0 expanded scalar.
+  void (*cross_entropy_backward)(const Tensor& grad_logits, const Tensor& grad_loss, const Tensor& logits,
+                                 const Tensor& target, int64_t ignore_index);
+  void (*nll_loss_backward)(const Tensor& grad_log_probs, const Tensor& grad_loss, const Tensor& target,
+                            int64_t ignore_index);
+
+  // ---- optimiser steps (nn/optimizer.h, sgd.h, adam.h); CPU in cpu/optim.cpp, CUDA in cuda/optim.cu ---------------
+  // One fused step over the parameters of one param group (PyTorch's multi-tensor apply): every
+  // array below holds `count` entries, entry i for parameter i, which is updated in place from its
+  // grad and its state buffers. The kernels:: wrapper has checked that all tensors are contiguous,
+  // float32 or float64, on one device, and that each grad/buffer has its param's shape and dtype.
+  // On a GPU the whole list is one kernel launch (cuda/optim.cu); on the CPU one loop per tensor.
+  struct SgdStepArgs {
+    int64_t count = 0;
+    const Tensor* const* params = nullptr;
+    const Tensor* const* grads = nullptr;
+    const Tensor* const* momentum_buffers = nullptr;  // read only when momentum != 0
+    const uint8_t* first_step = nullptr;              // 1: the buffer is new and becomes g (no dampening)
+    const uint8_t* do_weight_decay = nullptr;         // 0: skip weight decay for this param
+    double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
+    bool nesterov = false;
+  };
+  //   g  = grad + wd * p                                  (wd only where do_weight_decay)
+  //   b  = first_step ? g : momentum * b + (1 - dampening) * g       (when momentum != 0)
+  //   d  = nesterov ? g + momentum * b : b                 (d = g when momentum == 0)
+  //   p -= lr * d
+  void (*sgd_step)(const SgdStepArgs& args);
+
+  struct AdamStepArgs {
+    int64_t count = 0;
+    const Tensor* const* params = nullptr;
+    const Tensor* const* grads = nullptr;
+    const Tensor* const* exp_avgs = nullptr;     // m
+    const Tensor* const* exp_avg_sqs = nullptr;  // v
+    const double* step_sizes = nullptr;          // lr / (1 - beta1^t), t = that param's step count
+    const double* bias_corrections2 = nullptr;   // 1 - beta2^t
+    const uint8_t* do_weight_decay = nullptr;    // 0: skip weight decay for this param
+    double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
+    bool decoupled_weight_decay = false;  // AdamW, fastai: p *= 1 - lr wd first; Adam: g += wd p (L2)
+    bool debias_inside_sqrt = false;      // fastai: sqrt(v / bc2) + eps; PyTorch: sqrt(v) / sqrt(bc2) + eps
+  };
+  //   p *= 1 - lr * wd  (decoupled)   or   g = grad + wd * p  (L2)      (only where do_weight_decay)
+  //   m  = beta1 * m + (1 - beta1) * g
+  //   v  = beta2 * v + (1 - beta2) * g^2
+  //   p -= step_size * m / (sqrt(v) / sqrt(bc2) + eps)     [fastai: sqrt(v / bc2) + eps]
+  void (*adam_step)(const AdamStepArgs& args);
 };
+// A backend may leave an entry null (not written yet); calling it is then a clear error.
 
 void register_device_kernels(DeviceType type, const DeviceKernels* kernels);
 const DeviceKernels& kernels_for(Device device);  // error if that backend is not built
@@ -107,6 +183,29 @@ void index_select(const Tensor& out, const Tensor& in, int dim, const Tensor& in
 void index_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
 void gather(const Tensor& out, const Tensor& in, int dim, const Tensor& index);
 void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+
+// An entry a backend left null: "cross_entropy: this build of Ember has no cross_entropy kernel for cuda:0".
+[[noreturn]] void throw_missing_kernel(const char* name, Device device);
+
+// ---- losses --------------------------------------------------------------------------------------
+// They check that all tensors share one device and raise throw_missing_kernel for an entry the
+// device's backend left null.
+void pointwise_loss(LossOp op, const Tensor& out, const Tensor& input, const Tensor& target, const Tensor& pos_weight);
+void pointwise_loss_backward(LossOp op, const Tensor& grad_input, const Tensor& grad_target, const Tensor& grad_out,
+                             const Tensor& input, const Tensor& target, const Tensor& pos_weight);
+int64_t cross_entropy(const Tensor& loss, const Tensor& logits, const Tensor& target, int64_t ignore_index);
+int64_t nll_loss(const Tensor& loss, const Tensor& log_probs, const Tensor& target, int64_t ignore_index);
+void cross_entropy_backward(const Tensor& grad_logits, const Tensor& grad_loss, const Tensor& logits,
+                            const Tensor& target, int64_t ignore_index);
+void nll_loss_backward(const Tensor& grad_log_probs, const Tensor& grad_loss, const Tensor& target,
+                       int64_t ignore_index);
+
+// ---- optimiser steps -----------------------------------------------------------------------------
+// The formulas are next to the table entries in DeviceKernels. An empty list does nothing.
+using SgdStepArgs = DeviceKernels::SgdStepArgs;
+using AdamStepArgs = DeviceKernels::AdamStepArgs;
+void sgd_step(const SgdStepArgs& args);
+void adam_step(const AdamStepArgs& args);
 
 }  // namespace kernels
 }  // namespace ember

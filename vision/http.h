@@ -9,9 +9,9 @@
 namespace ember::vision {
 
 struct HttpOptions {
-  double timeout_seconds = 30;        // the whole transfer
+  double timeout_seconds = 30;  // the whole transfer
   double connect_timeout_seconds = 10;
-  size_t max_bytes = 64 << 20;        // a larger body is an error, not a full disk
+  size_t max_bytes = 64 << 20;  // a larger body is an error, not a full disk
   std::string user_agent = "Ember/0.1 (+https://github.com/ember; libcurl)";
 };
 

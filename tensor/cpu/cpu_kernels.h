@@ -22,6 +22,19 @@ void arange(const Tensor& out, double start, double step);
 void uniform(const Tensor& out, uint64_t seed, uint64_t offset, double low, double high);
 void normal(const Tensor& out, uint64_t seed, uint64_t offset, double mean, double stddev);
 void randint(const Tensor& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high);
+// loss.cpp: mse / bce-with-logits pointwise, cross_entropy and nll_loss with their backward
+void pointwise_loss(LossOp op, const Tensor& out, const Tensor& input, const Tensor& target, const Tensor& pos_weight);
+void pointwise_loss_backward(LossOp op, const Tensor& grad_input, const Tensor& grad_target, const Tensor& grad_out,
+                             const Tensor& input, const Tensor& target, const Tensor& pos_weight);
+int64_t cross_entropy(const Tensor& loss, const Tensor& logits, const Tensor& target, int64_t ignore_index);
+int64_t nll_loss(const Tensor& loss, const Tensor& log_probs, const Tensor& target, int64_t ignore_index);
+void cross_entropy_backward(const Tensor& grad_logits, const Tensor& grad_loss, const Tensor& logits,
+                            const Tensor& target, int64_t ignore_index);
+void nll_loss_backward(const Tensor& grad_log_probs, const Tensor& grad_loss, const Tensor& target,
+                       int64_t ignore_index);
+// optim.cpp: fused optimiser steps over a list of params (formulas in tensor/kernels.h)
+void sgd_step(const DeviceKernels::SgdStepArgs& args);
+void adam_step(const DeviceKernels::AdamStepArgs& args);
 
 // A contiguous copy of `t` (or `t` itself when it already is contiguous).
 Tensor contiguous_cpu(const Tensor& t);

@@ -1,6 +1,7 @@
 #include "tensor/cpu/gemm.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -57,7 +58,57 @@ const char* gemm_backend_name(GemmBackend backend) {
   return "?";
 }
 
+// Products this small (exercise 2's (1000,1) @ (1,1), exercise 3's (150,4) @ (4,2) and their
+// backward products) cost less than setting up any blocked route: packing panels and starting
+// threads would take longer than the arithmetic. They run as the textbook triple loop,
+//   C[i][j] = sum_k A[i][k] B[k][j],
+// ordered so that the innermost loop runs over the longest of M, N, K. Vectorising loops of 1 to 4
+// iterations costs more than it saves (GCC's vector versions carry long set-up code), so these
+// loops stay scalar: about 4 instructions per multiply-add.
+#if defined(__GNUC__) && !defined(__clang__)
+#define EMBER_SCALAR_LOOPS __attribute__((optimize("no-tree-vectorize")))
+#else
+#define EMBER_SCALAR_LOOPS
+#endif
+
+template <typename T>
+EMBER_SCALAR_LOOPS static void gemm_small(int64_t M, int64_t N, int64_t K, GemmOperand<T> A, GemmOperand<T> B, T* C) {
+  const int64_t a_rs = A.row_stride, a_cs = A.col_stride, b_rs = B.row_stride, b_cs = B.col_stride;
+  if (K >= M && K >= N) {  // long sums: each C[i][j] is one dot product over k
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        const T* a = A.data + i * a_rs;
+        const T* b = B.data + j * b_cs;
+        T sum = 0;
+        for (int64_t k = 0; k < K; ++k) sum += a[k * a_cs] * b[k * b_rs];
+        C[i * N + j] = sum;
+      }
+    return;
+  }
+  std::fill(C, C + M * N, T(0));
+  if (M >= N) {  // long columns: C[:, j] += A[:, k] * B[k][j]
+    for (int64_t j = 0; j < N; ++j)
+      for (int64_t k = 0; k < K; ++k) {
+        const T b = B.data[k * b_rs + j * b_cs];
+        const T* a = A.data + k * a_cs;
+        T* c = C + j;
+        for (int64_t i = 0; i < M; ++i) c[i * N] += a[i * a_rs] * b;
+      }
+  } else {  // long rows: C[i, :] += A[i][k] * B[k, :]
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t k = 0; k < K; ++k) {
+        const T a = A.data[i * a_rs + k * a_cs];
+        const T* b = B.data + k * b_rs;
+        T* c = C + i * N;
+        for (int64_t j = 0; j < N; ++j) c[j] += a * b[j * b_cs];
+      }
+  }
+}
+
+bool gemm_is_small(int64_t M, int64_t N, int64_t K) { return M * N * K <= kSmallGemmWork; }
+
 void gemm(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C) {
+  if (gemm_is_small(M, N, K)) return gemm_small(M, N, K, A, B, C);
   switch (gemm_backend()) {
 #ifdef EMBER_HAVE_BLAS
   case GemmBackend::Blas: return gemm_routes::blas_f32(M, N, K, A, B, C);
@@ -70,8 +121,9 @@ void gemm(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<flo
 }
 
 void gemm(int64_t M, int64_t N, int64_t K, GemmOperand<double> A, GemmOperand<double> B, double* C) {
-  // The packed route is float32 only: for double it uses OpenBLAS's dgemm, or Eigen's GEMM in a
-  // build without OpenBLAS.
+  if (gemm_is_small(M, N, K)) return gemm_small(M, N, K, A, B, C);
+    // The packed route is float32 only: for double it uses OpenBLAS's dgemm, or Eigen's GEMM in a
+    // build without OpenBLAS.
 #ifdef EMBER_HAVE_BLAS
   if (gemm_backend() != GemmBackend::Eigen) return gemm_routes::blas_f64(M, N, K, A, B, C);
 #endif

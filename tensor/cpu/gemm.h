@@ -33,6 +33,11 @@ void blas_f32(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand
 void blas_f64(int64_t M, int64_t N, int64_t K, GemmOperand<double> A, GemmOperand<double> B, double* C);
 }  // namespace gemm_routes
 
+// Products of at most kSmallGemmWork multiply-adds skip the routes: gemm() computes them with a
+// plain triple loop (gemm.cpp), faster than any blocked GEMM's set-up at that size.
+constexpr int64_t kSmallGemmWork = 16 * 32 * 32;
+bool gemm_is_small(int64_t M, int64_t N, int64_t K);
+
 void gemm(int64_t M, int64_t N, int64_t K, GemmOperand<float> A, GemmOperand<float> B, float* C);
 void gemm(int64_t M, int64_t N, int64_t K, GemmOperand<double> A, GemmOperand<double> B, double* C);
 

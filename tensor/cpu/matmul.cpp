@@ -47,7 +47,7 @@ void matmul(const Tensor& out, const Tensor& a_in, const Tensor& b_in) {
         return;
       }
       GemmOperand<T> A{pa + i * a_bs, a_rs, a_cs}, B{pb + i * b_bs, b_rs, b_cs};
-      if (!inside_parallel_loop) return gemm(M, N, K, A, B, c);
+      if (!inside_parallel_loop || gemm_is_small(M, N, K)) return gemm(M, N, K, A, B, c);
       // Inside our own parallel loop a threaded OpenBLAS would oversubscribe the cores; the packed
       // (float32) and eigen routes run single-threaded when nested.
       if constexpr (std::is_same_v<T, float>) {

@@ -1,22 +1,10 @@
 // Fills the CPU row of the kernel table at program start-up.
-#include <cstdlib>
-#include <new>
-
+#include "tensor/cpu/allocator.h"
 #include "tensor/cpu/cpu_kernels.h"
 
 namespace ember::cpu {
 
 static int device_count() { return 1; }
-
-// 64-byte alignment: a full cache line, and what AVX-512 loads like.
-static void* allocate(size_t nbytes, int /*device_index*/) {
-  size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-
-static void deallocate(void* data, size_t) { std::free(data); }
 
 static const DeviceKernels kCpuKernels = {
     .device_count = device_count,
@@ -40,6 +28,14 @@ static const DeviceKernels kCpuKernels = {
     .uniform = uniform,
     .normal = normal,
     .randint = randint,
+    .pointwise_loss = pointwise_loss,
+    .pointwise_loss_backward = pointwise_loss_backward,
+    .cross_entropy = cross_entropy,
+    .nll_loss = nll_loss,
+    .cross_entropy_backward = cross_entropy_backward,
+    .nll_loss_backward = nll_loss_backward,
+    .sgd_step = sgd_step,
+    .adam_step = adam_step,
 };
 
 // Called from kernels_for() before the first lookup (a static initialiser in a static library

@@ -157,7 +157,7 @@ def write_safetensors(path, tensors, metadata):
     with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
     os.replace(tmp, path)
-    print(f"wrote {len(tensors)} tensors ({len(CASES)} op cases, {len(PRINTS)} printed forms) to {path}")
+    print(f"wrote {len(tensors)} tensors to {os.path.normpath(path)}")
 
 
 if __name__ == "__main__":

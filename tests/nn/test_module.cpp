@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::shared_ptr<nn::Sequential> autoencoder() {  // exercise 3's net: Linear(4,2) -> Linear(2,4), no biases
-  return std::make_shared<nn::Sequential>(nn::Sequential::List{std::make_shared<nn::Linear>(4, 2, false),
-                                                               std::make_shared<nn::Linear>(2, 4, false)});
+  return std::make_shared<nn::Sequential>(
+      nn::Sequential::List{std::make_shared<nn::Linear>(4, 2, false), std::make_shared<nn::Linear>(2, 4, false)});
 }
 
 std::vector<std::string> names(const nn::NamedTensors& list) {
@@ -120,8 +120,8 @@ TEST_CASE("Linear: y = x W^T + b, computed by hand") {
 
 TEST_CASE("Linear: gradcheck of the functional form in float64") {
   Tensor x = strided_leaf({4, 3}), w = leaf({2, 3}), b = leaf({2});
-  auto result = gradcheck([](const std::vector<Tensor>& v) { return nn::functional::linear(v[0], v[1], v[2]); },
-                          {x, w, b});
+  auto result =
+      gradcheck([](const std::vector<Tensor>& v) { return nn::functional::linear(v[0], v[1], v[2]); }, {x, w, b});
   CHECK_MESSAGE(result.ok, result.message);
   Tensor x3 = leaf({2, 3, 3});  // batched input (*, in)
   result = gradcheck([](const std::vector<Tensor>& v) { return nn::functional::linear(v[0], v[1]); }, {x3, w});
@@ -140,7 +140,7 @@ TEST_CASE("Linear: PyTorch's default init is U(-1/sqrt(in), 1/sqrt(in)) for weig
     sum_sq += v * v;
   }
   const double n = w.size(), mean = sum / n, var = sum_sq / n - mean * mean;
-  CHECK(std::fabs(mean) < 0.003);                          // 3 sigma of the mean: 3 * 0.0577/sqrt(30000)
+  CHECK(std::fabs(mean) < 0.003);                                  // 3 sigma of the mean: 3 * 0.0577/sqrt(30000)
   CHECK(var == doctest::Approx(bound * bound / 3).epsilon(0.03));  // variance of U(-b, b) is b^2/3
   for (float v : to_vector<float>(layer.bias)) CHECK(std::fabs(v) <= bound);
 }
@@ -183,8 +183,10 @@ TEST_CASE("Dropout: zeroes about p of the elements in training, scales the rest,
   auto y = to_vector<float>(drop(x));
   int64_t zeros_seen = 0;
   for (float v : y) {
-    if (v == 0) ++zeros_seen;
-    else REQUIRE(v == doctest::Approx(1 / 0.75));
+    if (v == 0)
+      ++zeros_seen;
+    else
+      REQUIRE(v == doctest::Approx(1 / 0.75));
   }
   CHECK(zeros_seen / 100000.0 == doctest::Approx(0.25).epsilon(0.03));
   drop.eval();

@@ -1,0 +1,89 @@
+// See allocator.h. One mutex guards the free lists: uncontended it costs a few tens of
+// instructions, and a tensor may be freed on another thread than the one that made it.
+#include "tensor/cpu/allocator.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+namespace ember::cpu {
+
+namespace {
+
+size_t round_up(size_t n, size_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+struct BlockCache {
+  std::mutex mutex;
+  std::unordered_map<size_t, std::vector<void*>> free_lists;  // size class -> free blocks
+  size_t cached_bytes = 0;
+};
+
+// Never destroyed: tensors held by other static objects may be freed after main returns.
+BlockCache& cache() {
+  static BlockCache* instance = new BlockCache;
+  return *instance;
+}
+
+void* system_allocate(size_t bytes) {
+  void* p = std::aligned_alloc(64, round_up(bytes, 64));  // 64: a cache line, and what AVX-512 likes
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+size_t cpu_size_class(size_t nbytes) {
+  if (nbytes <= 4096) return round_up(std::max<size_t>(nbytes, 1), 64);
+  if (nbytes <= 65536) return round_up(nbytes, 512);
+  if (nbytes <= kMaxCachedBlock) return round_up(nbytes, 8192);
+  return nbytes;
+}
+
+void* allocate(size_t nbytes, int /*device_index*/) {
+  const size_t bytes = cpu_size_class(nbytes);
+  if (bytes <= kMaxCachedBlock) {
+    BlockCache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.free_lists.find(bytes);
+    if (it != c.free_lists.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      c.cached_bytes -= bytes;
+      return p;
+    }
+  }
+  return system_allocate(bytes);
+}
+
+void deallocate(void* data, size_t nbytes) {
+  const size_t bytes = cpu_size_class(nbytes);
+  if (bytes <= kMaxCachedBlock) {
+    BlockCache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.cached_bytes + bytes <= kMaxCachedBytes) {
+      c.free_lists[bytes].push_back(data);
+      c.cached_bytes += bytes;
+      return;
+    }
+  }
+  std::free(data);
+}
+
+size_t cpu_cached_bytes() {
+  BlockCache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.cached_bytes;
+}
+
+void cpu_empty_cache() {
+  BlockCache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (auto& [bytes, blocks] : c.free_lists)
+    for (void* p : blocks) std::free(p);
+  c.free_lists.clear();
+  c.cached_bytes = 0;
+}
+
+}  // namespace ember::cpu

@@ -1,0 +1,23 @@
+// CPU memory for tensor data: 64-byte aligned blocks, and a cache of freed blocks up to 1 MiB.
+//
+// A training step makes and drops dozens of tensors of the same few sizes. Handing those blocks
+// straight back to malloc costs more than the arithmetic on them at exercise sizes (a 4 KB free
+// also makes glibc consolidate its small-object bins), so freed blocks wait in a free list per
+// size class and the next request of that class takes one back. Classes: multiples of 64 bytes up
+// to 4 KiB, of 512 bytes up to 64 KiB, of 8 KiB up to 1 MiB; larger blocks are not cached. The
+// cache holds at most kMaxCachedBytes; beyond that, freed blocks go back to the system.
+#pragma once
+#include <cstddef>
+
+namespace ember::cpu {
+
+constexpr size_t kMaxCachedBlock = size_t(1) << 20;
+constexpr size_t kMaxCachedBytes = size_t(256) << 20;
+
+size_t cpu_size_class(size_t nbytes);  // the size a request is served with (nbytes itself above 1 MiB)
+void* allocate(size_t nbytes, int device_index);
+void deallocate(void* data, size_t nbytes);
+size_t cpu_cached_bytes();  // bytes held in the free lists now
+void cpu_empty_cache();     // gives every cached block back to the system
+
+}  // namespace ember::cpu

@@ -1,0 +1,42 @@
+// The CPU block cache (tensor/cpu/allocator.h): freed blocks come back for the next request of
+// their size class, large blocks are not kept, and empty_cache gives everything back.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+
+#include "tensor/cpu/allocator.h"
+#include "tensor/creation.h"
+
+using namespace ember;
+
+TEST_CASE("cpu allocator: size classes") {
+  CHECK(cpu::cpu_size_class(1) == 64);
+  CHECK(cpu::cpu_size_class(4000) == 4032);
+  CHECK(cpu::cpu_size_class(4097) == 4608);
+  CHECK(cpu::cpu_size_class(65537) == 73728);
+  CHECK(cpu::cpu_size_class(cpu::kMaxCachedBlock + 1) == cpu::kMaxCachedBlock + 1);
+}
+
+TEST_CASE("cpu allocator: a freed block is reused by the next request of its class, aligned") {
+  cpu::cpu_empty_cache();
+  void* a = cpu::allocate(4000, 0);
+  CHECK(reinterpret_cast<uintptr_t>(a) % 64 == 0);
+  cpu::deallocate(a, 4000);
+  CHECK(cpu::cpu_cached_bytes() == 4032);
+  void* b = cpu::allocate(3990, 0);  // same class (4032 bytes)
+  CHECK(b == a);
+  CHECK(cpu::cpu_cached_bytes() == 0);
+  cpu::deallocate(b, 3990);
+
+  void* big = cpu::allocate(cpu::kMaxCachedBlock * 2, 0);
+  cpu::deallocate(big, cpu::kMaxCachedBlock * 2);
+  CHECK(cpu::cpu_cached_bytes() == 4032);  // the big block went back to the system
+  cpu::cpu_empty_cache();
+  CHECK(cpu::cpu_cached_bytes() == 0);
+}
+
+TEST_CASE("cpu allocator: tensors in a loop stop asking the system for memory") {
+  cpu::cpu_empty_cache();
+  for (int i = 0; i < 3; ++i) Tensor t = empty({1000});  // 4000 bytes: above the inline storage
+  CHECK(cpu::cpu_cached_bytes() == 4032);                // one block, reused, then cached
+}
