@@ -3,7 +3,11 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -12,6 +16,34 @@
 #include "autograd/ops.h"
 
 namespace ember::test {
+
+// A fresh directory for one test ("<tmp>/ember_test_<name>_<pid>_<n>"), removed with everything in
+// it at the end. create = false leaves only the path, for code that must create it itself.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& name = "dir", bool create = true) {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("ember_test_" + name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    if (create) std::filesystem::create_directories(path);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  // The names in the directory, sorted (to check that nothing but the expected files is left).
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(path))
+      names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
 
 // A float64 leaf that requires grad, filled with N(0,1) (shifted by `shift`).
 inline Tensor leaf(const Shape& shape, double shift = 0) {

@@ -15,8 +15,10 @@
 #include "autograd/ops.h"
 #include "tensor/io/file.h"
 #include "tensor/io/json.h"
+#include "tests/test_util.h"
 
 using namespace ember;
+using ember::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -28,22 +30,14 @@ struct RunResult {
 
 // Runs `command` through the shell with stdout and stderr captured in files.
 RunResult run(const std::string& command) {
-  const fs::path dir = fs::temp_directory_path() / ("ember_run_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string out = (dir / "out.txt").string(), err = (dir / "err.txt").string();
+  TempDir dir("run");
+  const std::string out = dir.file("out.txt"), err = dir.file("err.txt");
   const int raw = std::system((command + " >" + out + " 2>" + err).c_str());
   RunResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   r.out = read_file(out, "test");
   r.err = read_file(err, "test");
   return r;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ember_apps_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
 }
 
 json::Value results_of(const fs::path& dir) { return json::parse(read_file((dir / "results.json").string(), "test")); }
@@ -76,7 +70,8 @@ void check_fails(const std::string& command, int status, const std::string& frag
 }  // namespace
 
 TEST_CASE("ex2: every estimate agrees with least squares, and only the sums of (4) and (5) are identified") {
-  const fs::path dir = fresh_dir("ex2");
+  TempDir tmp("apps_ex2");
+  const fs::path dir = tmp.path;
   RunResult r = run(std::string(EMBER_EX2_PATH) + " --seed 43052 --restarts 2 --out " + dir.string());
   INFO("stderr: ", r.err);
   REQUIRE(r.status == 0);
@@ -125,11 +120,11 @@ TEST_CASE("ex2: every estimate agrees with least squares, and only the sums of (
   const std::string html = read_file((dir / "report.html").string(), "test");
   CHECK(html.find("model5.png") != std::string::npos);
   CHECK(html.find("민정, 슬기, 세민, 구환") != std::string::npos);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("ex3: the autoencoder cannot beat the SVD bound; the classifier's numbers add up") {
-  const fs::path dir = fresh_dir("ex3");
+  TempDir tmp("apps_ex3");
+  const fs::path dir = tmp.path;
   RunResult r = run(std::string(EMBER_EX3_PATH) + " --epochs 2000 --classifier-epochs 500 --out " + dir.string());
   INFO("stderr: ", r.err);
   REQUIRE(r.status == 0);
@@ -173,11 +168,11 @@ TEST_CASE("ex3: the autoencoder cannot beat the SVD bound; the classifier's numb
   CHECK(number(res, {"classifier", "train_accuracy"}) > 0.8);  // Z keeps most of what tells species apart
   for (const char* png : {"before.png", "after.png", "loss.png", "confusion.png"})
     CHECK_MESSAGE(is_png(dir / png), png);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("apps: broken input ends with one clear line and a non-zero status") {
-  const fs::path dir = fresh_dir("bad");
+  TempDir tmp("apps_bad");
+  const fs::path dir = tmp.path;
   const std::string ex3 =
       std::string(EMBER_EX3_PATH) + " --epochs 1 --classifier-epochs 1 --out " + (dir / "o").string();
   auto write = [&](const std::string& name, const std::string& text) {
@@ -202,5 +197,4 @@ TEST_CASE("apps: broken input ends with one clear line and a non-zero status") {
   check_fails(std::string(EMBER_EX2_PATH) + " --device tpu", 2, "tpu");
   if (!cuda_is_available()) check_fails(std::string(EMBER_EX2_PATH) + " --device cuda", 1, "cuda:0 is not available");
   CHECK_FALSE(fs::exists(dir / "o" / "results.json"));  // nothing half-written was left as if it were good
-  fs::remove_all(dir);
 }

@@ -16,21 +16,11 @@
 #include "tensor/creation.h"
 #include "tensor/kernels.h"
 
-using namespace ember;
-static int failures = 0, checks = 0;
-#define EXPECT(cond, ...)                                \
-  do {                                                   \
-    ++checks;                                            \
-    if (!(cond)) {                                       \
-      ++failures;                                        \
-      if (failures < 200) {                              \
-        std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-        std::printf(__VA_ARGS__);                        \
-        std::printf("\n");                               \
-      }                                                  \
-    }                                                    \
-  } while (0)
+#include "harness.h"
 
+using namespace ember;
+using emu_harness::checks;
+using emu_harness::failures;
 static const DType kDtypes[] = {DType::Float32, DType::Float64, DType::Int64, DType::UInt8, DType::Bool};
 static std::mt19937_64 rng(42);
 

@@ -18,40 +18,11 @@
 #include "tensor/creation.h"
 #include "tensor/kernels.h"
 
+#include "harness.h"
+
 using namespace ember;
-static int failures = 0, checks = 0;
-#define EXPECT(cond, ...)                              \
-  do {                                                 \
-    ++checks;                                          \
-    if (!(cond)) {                                     \
-      ++failures;                                      \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                        \
-      std::printf("\n");                               \
-    }                                                  \
-  } while (0)
-
-static Tensor poisoned(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::memset(t.raw_data(), 0xFF, t.numel() * dtype_size(dtype));
-  return t;
-}
-
-// |a - e| <= atol + rtol |e|, NaN matches NaN (and inf matches inf)
-static bool close(const Tensor& a, const Tensor& e, double atol, double rtol, std::string& why) {
-  if (a.shape() != e.shape()) return why = "shape " + a.shape().str() + " vs " + e.shape().str(), false;
-  auto va = to_vector<double>(a), ve = to_vector<double>(e);
-  for (size_t i = 0; i < va.size(); ++i) {
-    if (std::isnan(va[i]) && std::isnan(ve[i])) continue;
-    if (va[i] == ve[i]) continue;
-    if (!(std::fabs(va[i] - ve[i]) <= atol + rtol * std::fabs(ve[i]))) {
-      why = "at " + std::to_string(i) + ": " + std::to_string(va[i]) + " vs " + std::to_string(ve[i]);
-      return false;
-    }
-  }
-  return true;
-}
-
+using emu_harness::checks;
+using emu_harness::failures;
 // A float tensor of `shape` laid out as `layout`: 0 contiguous, 1 transposed (2-d), 2 every other
 // element of the last dim, 3 first dim broadcast (stride 0).
 static Tensor make(const Shape& shape, DType dtype, int layout, double scale = 1) {

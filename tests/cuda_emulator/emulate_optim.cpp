@@ -19,30 +19,15 @@
 #include "tensor/creation.h"
 #include "tensor/kernels.h"
 
-using namespace ember;
-static int failures = 0, checks = 0;
-#define EXPECT(cond, ...)                              \
-  do {                                                 \
-    ++checks;                                          \
-    if (!(cond)) {                                     \
-      ++failures;                                      \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                        \
-      std::printf("\n");                               \
-    }                                                  \
-  } while (0)
+#include "harness.h"
 
-// |a - e| <= atol + rtol |e| everywhere (NaN never matches).
+using namespace ember;
+using emu_harness::checks;
+using emu_harness::failures;
+// |a - e| <= atol + rtol |e| everywhere (NaN never matches), with float32 or float64 tolerances.
 static bool close(const Tensor& a, const Tensor& e, std::string& why) {
   const double atol = a.dtype() == DType::Float64 ? 1e-13 : 1e-6, rtol = a.dtype() == DType::Float64 ? 1e-12 : 1e-5;
-  auto va = to_vector<double>(a), ve = to_vector<double>(e);
-  for (size_t i = 0; i < va.size(); ++i) {
-    if (!(std::fabs(va[i] - ve[i]) <= atol + rtol * std::fabs(ve[i]))) {
-      why = "at " + std::to_string(i) + ": " + std::to_string(va[i]) + " vs " + std::to_string(ve[i]);
-      return false;
-    }
-  }
-  return true;
+  return close(a, e, atol, rtol, why, /*nan_matches=*/false);
 }
 
 static Tensor random_like(const Shape& shape, DType dtype, double shift = 0) {

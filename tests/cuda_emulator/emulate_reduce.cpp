@@ -14,41 +14,12 @@
 #include <functional>
 #include <random>
 
+#include "harness.h"
+
 using namespace ember;
-static int failures = 0, checks = 0;
-#define EXPECT(cond, ...)                              \
-  do {                                                 \
-    ++checks;                                          \
-    if (!(cond)) {                                     \
-      ++failures;                                      \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                        \
-      std::printf("\n");                               \
-    }                                                  \
-  } while (0)
-
-static Tensor poisoned(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::memset(t.raw_data(), 0xFF, t.numel() * dtype_size(dtype));
-  return t;
-}
-
+using emu_harness::checks;
+using emu_harness::failures;
 static std::vector<double> values_of(const Tensor& t) { return to_vector<double>(t); }
-
-// |a - e| <= atol + rtol |e|, NaN matches NaN (and inf matches inf)
-static bool close(const Tensor& a, const Tensor& e, double atol, double rtol, std::string& why) {
-  if (a.shape() != e.shape()) return why = "shape " + a.shape().str() + " vs " + e.shape().str(), false;
-  auto va = values_of(a), ve = values_of(e);
-  for (size_t i = 0; i < va.size(); ++i) {
-    if (std::isnan(va[i]) && std::isnan(ve[i])) continue;
-    if (va[i] == ve[i]) continue;
-    if (!(std::fabs(va[i] - ve[i]) <= atol + rtol * std::fabs(ve[i]))) {
-      why = "at " + std::to_string(i) + ": " + std::to_string(va[i]) + " vs " + std::to_string(ve[i]);
-      return false;
-    }
-  }
-  return true;
-}
 
 // A tensor of `dtype` with the given shape laid out as `layout`: 0 contiguous, 1 reversed dims
 // (transposed memory), 2 every other element of a twice-as-long last dim, 3 first dim broadcast.

@@ -12,15 +12,14 @@ so the C++ test can check that it knows every case. The safetensors file is writ
 (8-byte little-endian header length, JSON header, raw little-endian data) so this script needs
 nothing but torch, and the C++ reader is checked against an independent writer.
 """
-import json
 import os
-import struct
 import sys
 
 import torch
 
+from safetensors_writer import write_safetensors
+
 torch.manual_seed(1234)
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.uint8: "U8", torch.bool: "BOOL"}
 
 
 def r(*shape):
@@ -141,23 +140,6 @@ def main():
     a = torch.tensor([1.0, 2.0], requires_grad=True)
     metadata["print/grad_fn"] = str(a + a)
     write_safetensors(os.path.join(os.path.dirname(__file__), "..", "data", "golden_ops.safetensors"), tensors, metadata)
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        data = t.numpy().tobytes() if t.dtype != torch.bool else t.to(torch.uint8).numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    os.replace(tmp, path)
-    print(f"wrote {len(tensors)} tensors to {os.path.normpath(path)}")
 
 
 if __name__ == "__main__":

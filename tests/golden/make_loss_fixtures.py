@@ -10,19 +10,17 @@ loss "<case>/out", a random upstream gradient "<case>/gout" (a 0-d tensor for th
 and the gradient of every input that takes part in autograd "<case>/grad<k>" (from
 out.backward(gout)). The metadata lists the cases ("cases"), so tests/nn/test_losses.cpp can check
 that it knows every one; each case's call (loss, reduction, ignore_index) is written there again
-with Ember's API. The file format is the one of make_fixtures.py, with its small writer copied
-(importing that script would run its own fixtures' random draws).
+with Ember's API. The file is written by safetensors_writer.py, shared by all fixture scripts.
 """
-import json
 import os
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
 
+from safetensors_writer import write_safetensors
+
 torch.manual_seed(2024)
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.uint8: "U8", torch.bool: "BOOL"}
 
 
 def r(*shape, dtype=torch.float32):
@@ -113,25 +111,8 @@ def main():
     metadata = {"cases": ",".join(cases), "torch_version": torch.__version__}
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden_losses.safetensors")
     write_safetensors(path, tensors, metadata)
-    print(f"wrote {len(tensors)} tensors ({len(cases)} loss cases) to {os.path.normpath(path)}")
 
 
-# The writer of make_fixtures.py: 8-byte little-endian header length, JSON header (padded with
-# spaces to a multiple of 8), raw little-endian data in name order.
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        data = t.numpy().tobytes() if t.dtype != torch.bool else t.to(torch.uint8).numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

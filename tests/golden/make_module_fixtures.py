@@ -20,7 +20,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from make_fixtures import write_safetensors  # noqa: E402
+from safetensors_writer import write_safetensors  # noqa: E402
 
 torch.manual_seed(2024)
 nn = torch.nn

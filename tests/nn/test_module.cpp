@@ -26,13 +26,6 @@ std::vector<std::string> names(const nn::NamedTensors& list) {
   return out;
 }
 
-fs::path temp_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ember_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 // A module with a buffer and a nested child, to check PyTorch's state_dict order.
 struct WithBuffer : nn::Module {
   WithBuffer() : Module("WithBuffer") {
@@ -250,7 +243,8 @@ TEST_CASE("state_dict: load copies into the same tensors; strict errors list eve
 
 TEST_CASE("safetensors: a module round-trips through a file with PyTorch's key names") {
   manual_seed(4);
-  fs::path dir = temp_dir("module_io");
+  TempDir tmp("module_io");
+  const fs::path dir = tmp.path;
   WithBuffer m, n;
   {
     NoGradGuard no_grad;
@@ -270,5 +264,4 @@ TEST_CASE("safetensors: a module round-trips through a file with PyTorch's key n
                {"missing keys (2)", "unexpected keys (4)", "m.safetensors"});
   check_throws([&] { nn::load_safetensors(*other, (dir / "nope.safetensors").string()); },
                {"nope.safetensors", "No such file"});
-  fs::remove_all(dir);
 }

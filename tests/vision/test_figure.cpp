@@ -27,17 +27,7 @@ using namespace ember::vision;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("ember_test_figure_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using ember::test::TempDir;
 
 // Whether the pixel is within `tolerance` of (r, g, b) in every channel.
 bool near(const RenderedImage& image, int x, int y, int r, int g, int b, int tolerance = 2) {
@@ -47,8 +37,9 @@ bool near(const RenderedImage& image, int x, int y, int r, int g, int b, int tol
 
 std::string pixel_text(const RenderedImage& image, int x, int y) {
   const uint8_t* p = image.pixel(x, y);
-  return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " + std::to_string(p[2]) + ") at " +
-         std::to_string(x) + ", " + std::to_string(y);
+  std::string text = "(";  // built by appending: GCC 12 warns (-Wrestrict) wrongly on "(" + std::string
+  text += std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " + std::to_string(p[2]) + ") at ";
+  return text + std::to_string(x) + ", " + std::to_string(y);
 }
 
 int count_pixels(const RenderedImage& image, int x0, int y0, int x1, int y1, bool (*test)(const uint8_t*)) {

@@ -16,15 +16,9 @@ using ember::vision::Report;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("ember_test_report_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+// Reports create their own folder, so these directories start out missing.
+struct TempDir : ember::test::TempDir {
+  TempDir() : ember::test::TempDir("report", false) {}
 };
 
 size_t count_of(const std::string& text, const std::string& what) {
