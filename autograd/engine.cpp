@@ -8,7 +8,7 @@
 //  3. Each node's outputs are added into the input buffers of the nodes its edges point to.
 #include "autograd/engine.h"
 
-#include <unordered_map>
+#include <atomic>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
@@ -30,6 +30,12 @@ static void accumulate(std::vector<Tensor>& buffer, uint32_t slot, const Tensor&
   Tensor sum = empty(a.shape(), a.dtype(), a.device());
   kernels::binary(BinaryOp::Add, sum, a, g);
   buffer[slot] = sum;
+}
+
+static bool has_any_gradient(const std::vector<Tensor>& buffer) {
+  for (const Tensor& g : buffer)
+    if (g.defined()) return true;
+  return false;
 }
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
@@ -54,48 +60,54 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
                                                      dtype_name(root.dtype()));
   Edge root_edge = gradient_edge(root);
 
+  // Each call gets a number; a node whose backward_call differs has not been seen by this call.
+  static std::atomic<uint64_t> calls{0};
+  const uint64_t call = ++calls;
+  Node* root_node = root_edge.node.get();
+
   // 1. dependencies: number of incoming edges per node
-  std::unordered_map<Node*, int> dependencies;
-  std::vector<Node*> stack = {root_edge.node.get()};
-  dependencies[root_edge.node.get()] = 0;
+  std::vector<Node*> stack = {root_node};
+  root_node->backward_call = call;
+  root_node->pending_edges = 0;
   while (!stack.empty()) {
     Node* node = stack.back();
     stack.pop_back();
+    node->grad_buffer.assign(node->num_outputs, Tensor());
     for (const Edge& edge : node->next_edges) {
-      if (!edge.node) continue;
-      auto [it, first_visit] = dependencies.try_emplace(edge.node.get(), 0);
-      ++it->second;
-      if (first_visit) stack.push_back(edge.node.get());
+      Node* next = edge.node.get();
+      if (!next) continue;
+      if (next->backward_call != call) {  // first visit
+        next->backward_call = call;
+        next->pending_edges = 0;
+        stack.push_back(next);
+      }
+      ++next->pending_edges;
     }
   }
 
   // 2-3. run nodes whose inputs are complete
   NoGradGuard no_grad;  // backward formulas are not themselves recorded (no double backward)
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
-  buffers[root_edge.node.get()].resize(root_edge.node->num_outputs);
-  buffers[root_edge.node.get()][root_edge.input_nr] = root_grad;
-  std::vector<Node*> ready = {root_edge.node.get()};
+  root_node->grad_buffer[root_edge.input_nr] = root_grad;
+  std::vector<Node*> ready = {root_node};
   while (!ready.empty()) {
     Node* node = ready.back();
     ready.pop_back();
-    std::vector<Tensor> grad_outputs = std::move(buffers[node]);
-    buffers.erase(node);
-    std::vector<Tensor> grad_inputs = node->apply(std::move(grad_outputs));
+    // A node that no gradient reached (every path into it carried none) does not run, but still
+    // counts as done for the nodes after it, which may have gradients from elsewhere.
+    std::vector<Tensor> grad_inputs;
+    if (has_any_gradient(node->grad_buffer)) grad_inputs = node->apply(std::move(node->grad_buffer));
+    node->grad_buffer = std::vector<Tensor>();
     if (!retain_graph) {
       node->release_saved_tensors();
       node->saved_tensors_released = true;
     }
     for (size_t j = 0; j < node->next_edges.size(); ++j) {
       const Edge& edge = node->next_edges[j];
-      if (!edge.node) continue;
-      if (j < grad_inputs.size() && grad_inputs[j].defined()) {
-        auto& buffer = buffers[edge.node.get()];
-        if (buffer.empty()) buffer.resize(edge.node->num_outputs);
-        accumulate(buffer, edge.input_nr, grad_inputs[j]);
-      }
-      if (--dependencies[edge.node.get()] == 0) {
-        if (buffers.count(edge.node.get())) ready.push_back(edge.node.get());
-      }
+      Node* next = edge.node.get();
+      if (!next) continue;
+      if (j < grad_inputs.size() && grad_inputs[j].defined())
+        accumulate(next->grad_buffer, edge.input_nr, grad_inputs[j]);
+      if (--next->pending_edges == 0) ready.push_back(next);  // every edge into it has delivered
     }
   }
 }

@@ -74,6 +74,14 @@ class Node {
   EdgeList next_edges;
   uint32_t num_outputs = 1;
   bool saved_tensors_released = false;
+
+  // Scratch space of the backward engine (engine.cpp), meaningful only inside one backward()
+  // call: which call last visited this node, how many of its incoming edges have still to deliver
+  // a gradient, and the gradients delivered so far (one slot per output). Keeping them here rather
+  // than in hash maps keyed by node saves two lookups and allocations per node and call.
+  uint64_t backward_call = 0;
+  int pending_edges = 0;
+  std::vector<Tensor> grad_buffer;
 };
 
 // The sink of a leaf that requires grad: adds the incoming gradient into leaf.grad.

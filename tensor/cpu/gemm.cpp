@@ -74,33 +74,49 @@ const char* gemm_backend_name(GemmBackend backend) {
 template <typename T>
 EMBER_SCALAR_LOOPS static void gemm_small(int64_t M, int64_t N, int64_t K, GemmOperand<T> A, GemmOperand<T> B, T* C) {
   const int64_t a_rs = A.row_stride, a_cs = A.col_stride, b_rs = B.row_stride, b_cs = B.col_stride;
+  if (K == 0) return std::fill(C, C + M * N, T(0));  // an empty sum
   if (K >= M && K >= N) {  // long sums: each C[i][j] is one dot product over k
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) {
         const T* a = A.data + i * a_rs;
         const T* b = B.data + j * b_cs;
-        T sum = 0;
-        for (int64_t k = 0; k < K; ++k) sum += a[k * a_cs] * b[k * b_rs];
-        C[i * N + j] = sum;
+        // Four partial sums: one running sum would wait for each add to finish (a chain of K
+        // dependent adds); four independent chains keep the FMA units busy.
+        T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int64_t k = 0;
+        for (; k + 4 <= K; k += 4) {
+          s0 += a[k * a_cs] * b[k * b_rs];
+          s1 += a[(k + 1) * a_cs] * b[(k + 1) * b_rs];
+          s2 += a[(k + 2) * a_cs] * b[(k + 2) * b_rs];
+          s3 += a[(k + 3) * a_cs] * b[(k + 3) * b_rs];
+        }
+        for (; k < K; ++k) s0 += a[k * a_cs] * b[k * b_rs];
+        C[i * N + j] = (s0 + s1) + (s2 + s3);
       }
     return;
   }
-  std::fill(C, C + M * N, T(0));
-  if (M >= N) {  // long columns: C[:, j] += A[:, k] * B[k][j]
+  // The k = 0 term is stored, the others added (no separate pass to zero C).
+  if (M >= N) {  // long columns: C[:, j] = sum over k of A[:, k] * B[k][j]
     for (int64_t j = 0; j < N; ++j)
       for (int64_t k = 0; k < K; ++k) {
         const T b = B.data[k * b_rs + j * b_cs];
         const T* a = A.data + k * a_cs;
         T* c = C + j;
-        for (int64_t i = 0; i < M; ++i) c[i * N] += a[i * a_rs] * b;
+        if (k == 0)
+          for (int64_t i = 0; i < M; ++i) c[i * N] = a[i * a_rs] * b;
+        else
+          for (int64_t i = 0; i < M; ++i) c[i * N] += a[i * a_rs] * b;
       }
-  } else {  // long rows: C[i, :] += A[i][k] * B[k, :]
+  } else {  // long rows: C[i, :] = sum over k of A[i][k] * B[k, :]
     for (int64_t i = 0; i < M; ++i)
       for (int64_t k = 0; k < K; ++k) {
         const T a = A.data[i * a_rs + k * a_cs];
         const T* b = B.data + k * b_rs;
         T* c = C + i * N;
-        for (int64_t j = 0; j < N; ++j) c[j] += a * b[j * b_cs];
+        if (k == 0)
+          for (int64_t j = 0; j < N; ++j) c[j] = a * b[j * b_cs];
+        else
+          for (int64_t j = 0; j < N; ++j) c[j] += a * b[j * b_cs];
       }
   }
 }

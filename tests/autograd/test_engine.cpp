@@ -171,3 +171,33 @@ TEST_CASE("a cast passes the gradient back in the input's dtype") {
   CHECK(x.grad().dtype() == DType::Float64);
   CHECK_CLOSE(x.grad(), from_vector(std::vector<double>{3, 3}));
 }
+
+// A node that passes its gradient through unchanged, and one that blocks it (returns none): with
+// them, a node can be left without any gradient while the nodes after it still expect one.
+namespace {
+struct PassNode : Node {
+  std::string name() const override { return "PassBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0]}; }
+};
+struct BlockNode : Node {
+  std::string name() const override { return "BlockBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&&) override { return {Tensor()}; }
+};
+template <typename NodeT>
+Tensor through(const Tensor& x) {
+  Tensor out = clone(x.detach());
+  record<NodeT>({&x}, {&out});
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a node that no gradient reaches still lets the nodes after it run") {
+  // x -> Pass -> Block -> (sum)      and      x * 2 -> (sum)
+  // Block sends nothing back, so Pass gets no gradient at all; x's sink must still run with the
+  // gradient of the x * 2 path once Pass counts as done.
+  Tensor x = vec({1, 2}).requires_grad_();
+  Tensor blocked = through<BlockNode>(through<PassNode>(x));
+  backward(sum(blocked + x * 2.0));
+  REQUIRE(x.grad().defined());
+  CHECK_CLOSE(x.grad(), vec({2, 2}));
+}
