@@ -39,6 +39,19 @@ static const DeviceKernels kCudaKernels = {
     .nll_loss_backward = nll_loss_backward,
     .sgd_step = sgd_step,
     .adam_step = adam_step,
+    // Not written for the GPU yet: calling them on cuda is a clear error (kernels::throw_missing_kernel).
+    .conv2d = nullptr,
+    .conv2d_backward = nullptr,
+    .batch_norm_stats = nullptr,
+    .batch_norm_forward = nullptr,
+    .batch_norm_backward = nullptr,
+    .max_pool2d = nullptr,
+    .avg_pool2d = nullptr,
+    .avg_pool2d_backward = nullptr,
+    .adaptive_max_pool2d = nullptr,
+    .adaptive_avg_pool2d = nullptr,
+    .adaptive_avg_pool2d_backward = nullptr,
+    .max_pool2d_backward = nullptr,
 };
 
 void register_cuda_kernels() { register_device_kernels(DeviceType::CUDA, &kCudaKernels); }

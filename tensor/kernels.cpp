@@ -266,5 +266,104 @@ void adam_step(const AdamStepArgs& args) {
   k.adam_step(args);
 }
 
+// ---- convolution ---------------------------------------------------------------------------------
+void conv2d(const Tensor& out, const Tensor& input, const Tensor& weight, const Tensor& bias,
+            const Conv2dGeometry& geometry) {
+  check_same_device("conv2d", input, weight);
+  check_same_device("conv2d", input, out);
+  if (bias.defined()) check_same_device("conv2d", input, bias);
+  const DeviceKernels& k = kernels_for(input.device());
+  if (!k.conv2d) throw_missing_kernel("conv2d", input.device());
+  k.conv2d(out, input, weight, bias, geometry);
+}
+
+void conv2d_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                     const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                     const Conv2dGeometry& geometry) {
+  check_same_device("conv2d_backward", grad_out, input);
+  check_same_device("conv2d_backward", grad_out, weight);
+  const DeviceKernels& k = kernels_for(input.device());
+  if (!k.conv2d_backward) throw_missing_kernel("conv2d_backward", input.device());
+  k.conv2d_backward(grad_input, grad_weight, grad_bias, grad_out, input, weight, geometry);
+}
+
+// ---- batch normalisation -------------------------------------------------------------------------
+void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& x) {
+  check_same_device("batch_norm", x, mean);
+  const DeviceKernels& k = kernels_for(x.device());
+  if (!k.batch_norm_stats) throw_missing_kernel("batch_norm_stats", x.device());
+  k.batch_norm_stats(mean, var, x);
+}
+
+void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& weight, const Tensor& bias) {
+  check_same_device("batch_norm", x, mean);
+  if (weight.defined()) check_same_device("batch_norm", x, weight);
+  const DeviceKernels& k = kernels_for(x.device());
+  if (!k.batch_norm_forward) throw_missing_kernel("batch_norm_forward", x.device());
+  k.batch_norm_forward(y, x, mean, invstd, weight, bias);
+}
+
+void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_y,
+                         const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                         bool batch_statistics) {
+  check_same_device("batch_norm_backward", grad_y, x);
+  const DeviceKernels& k = kernels_for(x.device());
+  if (!k.batch_norm_backward) throw_missing_kernel("batch_norm_backward", x.device());
+  k.batch_norm_backward(grad_x, grad_weight, grad_bias, grad_y, x, mean, invstd, weight, batch_statistics);
+}
+
+// ---- pooling -------------------------------------------------------------------------------------
+// Each wrapper checks that its tensors share one device and that the device's backend has the entry.
+#define EMBER_POOL_KERNEL(entry, device)        \
+  const DeviceKernels& k = kernels_for(device); \
+  if (!k.entry) throw_missing_kernel(#entry, device)
+
+void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Pool2dArgs& args) {
+  check_same_device("max_pool2d", out, in);
+  check_same_device("max_pool2d", indices, in);
+  EMBER_POOL_KERNEL(max_pool2d, in.device());
+  k.max_pool2d(out, indices, in, args);
+}
+
+void avg_pool2d(const Tensor& out, const Tensor& in, const Pool2dArgs& args) {
+  check_same_device("avg_pool2d", out, in);
+  EMBER_POOL_KERNEL(avg_pool2d, in.device());
+  k.avg_pool2d(out, in, args);
+}
+
+void avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const Pool2dArgs& args) {
+  check_same_device("avg_pool2d backward", grad_in, grad_out);
+  EMBER_POOL_KERNEL(avg_pool2d_backward, grad_out.device());
+  k.avg_pool2d_backward(grad_in, grad_out, args);
+}
+
+void adaptive_max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in) {
+  check_same_device("adaptive_max_pool2d", out, in);
+  check_same_device("adaptive_max_pool2d", indices, in);
+  EMBER_POOL_KERNEL(adaptive_max_pool2d, in.device());
+  k.adaptive_max_pool2d(out, indices, in);
+}
+
+void adaptive_avg_pool2d(const Tensor& out, const Tensor& in) {
+  check_same_device("adaptive_avg_pool2d", out, in);
+  EMBER_POOL_KERNEL(adaptive_avg_pool2d, in.device());
+  k.adaptive_avg_pool2d(out, in);
+}
+
+void adaptive_avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out) {
+  check_same_device("adaptive_avg_pool2d backward", grad_in, grad_out);
+  EMBER_POOL_KERNEL(adaptive_avg_pool2d_backward, grad_out.device());
+  k.adaptive_avg_pool2d_backward(grad_in, grad_out);
+}
+
+void max_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& indices) {
+  check_same_device("max_pool2d backward", grad_in, grad_out);
+  check_same_device("max_pool2d backward", indices, grad_out);
+  EMBER_POOL_KERNEL(max_pool2d_backward, grad_out.device());
+  k.max_pool2d_backward(grad_in, grad_out, indices);
+}
+#undef EMBER_POOL_KERNEL
+
 }  // namespace kernels
 }  // namespace ember

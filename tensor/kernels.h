@@ -154,6 +154,60 @@ struct DeviceKernels {
   //   v  = beta2 * v + (1 - beta2) * g^2
   //   p -= step_size * m / (sqrt(v) / sqrt(bc2) + eps)     [fastai: sqrt(v / bc2) + eps]
   void (*adam_step)(const AdamStepArgs& args);
+
+  // ---- convolution (nn/conv.h); CPU in cpu/conv.cpp ---------------------------------------------
+  // Geometry of a 2-d convolution. input (N, C_in, H, W), weight (C_out, C_in / groups, KH, KW),
+  // output (N, C_out, OH, OW) with OH = (H + 2 pad_h - dilation_h (KH - 1) - 1) / stride_h + 1.
+  struct Conv2dGeometry {
+    int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1, groups = 1;
+  };
+  //   out[n, co, oh, ow] = bias[co] + sum_{ci in co's group, kh, kw}
+  //       weight[co, ci, kh, kw] * input[n, ci, oh sh - ph + kh dh, ow sw - pw + kw dw]   (zero outside)
+  // bias may be undefined. All tensors contiguous, one float dtype.
+  void (*conv2d)(const Tensor& out, const Tensor& input, const Tensor& weight, const Tensor& bias,
+                 const Conv2dGeometry& geometry);
+  // The three gradients of the sum above given grad_out; each output may be undefined (not needed).
+  // Every defined output is overwritten (not accumulated into).
+  void (*conv2d_backward)(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                          const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                          const Conv2dGeometry& geometry);
+
+  // ---- batch normalisation (nn/batch_norm.h); CPU in cpu/batch_norm.cpp ------------------------
+  // x (N, C, *) viewed as (N, C, S); statistics per channel c over the M = N * S values.
+  //   batch_norm_stats: mean[c] = sum x / M,  var[c] = sum (x - mean)^2 / M  (biased; two passes)
+  void (*batch_norm_stats)(const Tensor& mean, const Tensor& var, const Tensor& x);
+  //   y = (x - mean[c]) * invstd[c] * weight[c] + bias[c],  invstd = 1 / sqrt(var + eps)
+  //   (weight and bias may be undefined: 1 and 0)
+  void (*batch_norm_forward)(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                             const Tensor& weight, const Tensor& bias);
+  // With xhat = (x - mean) invstd, g = dL/dy, gamma = weight (or 1):
+  //   grad_bias[c] = sum g,   grad_weight[c] = sum g xhat
+  //   grad_x = gamma invstd (g - (grad_bias + xhat grad_weight) / M)   when the statistics came from
+  //            this batch (training: mean and var depend on x), else gamma invstd g (running stats)
+  // Undefined outputs are skipped.
+  void (*batch_norm_backward)(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias,
+                              const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                              const Tensor& weight, bool batch_statistics);
+
+  // ---- pooling (nn/pooling.h); CPU in cpu/pooling.cpp ------------------------------------------
+  // All tensors are 4-d (N,C,H,W) planes; `in` and `grad_out` may be any strided view, while `out`,
+  // `indices` and `grad_in` are contiguous and every element of them is written. `indices` (int64)
+  // holds, per output element, the flat position h * W + w of the chosen input in its own plane
+  // (PyTorch's convention), so one backward serves max_pool2d and adaptive_max_pool2d.
+  //   window of output (oh, ow): rows oh*sh - ph .. oh*sh - ph + kh - 1, likewise for columns
+  //   (positions outside the input are padding: -inf for max, 0 for avg, which divides by kh*kw)
+  //   adaptive bins: rows floor(oh*H/OH) .. ceil((oh+1)*H/OH) - 1, likewise for columns
+  struct Pool2dArgs {
+    int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  };
+  void (*max_pool2d)(const Tensor& out, const Tensor& indices, const Tensor& in, const Pool2dArgs& args);
+  void (*avg_pool2d)(const Tensor& out, const Tensor& in, const Pool2dArgs& args);
+  void (*avg_pool2d_backward)(const Tensor& grad_in, const Tensor& grad_out, const Pool2dArgs& args);
+  void (*adaptive_max_pool2d)(const Tensor& out, const Tensor& indices, const Tensor& in);
+  void (*adaptive_avg_pool2d)(const Tensor& out, const Tensor& in);
+  void (*adaptive_avg_pool2d_backward)(const Tensor& grad_in, const Tensor& grad_out);
+  // grad_in = 0, then grad_in[n,c].flat[indices[n,c,i,j]] += grad_out[n,c,i,j]
+  void (*max_pool2d_backward)(const Tensor& grad_in, const Tensor& grad_out, const Tensor& indices);
 };
 // A backend may leave an entry null (not written yet); calling it is then a clear error.
 
@@ -206,6 +260,30 @@ using SgdStepArgs = DeviceKernels::SgdStepArgs;
 using AdamStepArgs = DeviceKernels::AdamStepArgs;
 void sgd_step(const SgdStepArgs& args);
 void adam_step(const AdamStepArgs& args);
+
+// ---- convolution ---------------------------------------------------------------------------------
+using Conv2dGeometry = DeviceKernels::Conv2dGeometry;
+void conv2d(const Tensor& out, const Tensor& input, const Tensor& weight, const Tensor& bias,
+            const Conv2dGeometry& geometry);
+void conv2d_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                     const Tensor& grad_out, const Tensor& input, const Tensor& weight, const Conv2dGeometry& geometry);
+void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& x);
+void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& weight, const Tensor& bias);
+void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_y,
+                         const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                         bool batch_statistics);
+
+// ---- pooling -------------------------------------------------------------------------------------
+// The formulas and layouts are next to the table entries in DeviceKernels.
+using Pool2dArgs = DeviceKernels::Pool2dArgs;
+void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const Pool2dArgs& args);
+void avg_pool2d(const Tensor& out, const Tensor& in, const Pool2dArgs& args);
+void avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const Pool2dArgs& args);
+void adaptive_max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in);
+void adaptive_avg_pool2d(const Tensor& out, const Tensor& in);
+void adaptive_avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out);
+void max_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& indices);
 
 }  // namespace kernels
 }  // namespace ember

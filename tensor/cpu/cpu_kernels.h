@@ -35,6 +35,27 @@ void nll_loss_backward(const Tensor& grad_log_probs, const Tensor& grad_loss, co
 // optim.cpp: fused optimiser steps over a list of params (formulas in tensor/kernels.h)
 void sgd_step(const DeviceKernels::SgdStepArgs& args);
 void adam_step(const DeviceKernels::AdamStepArgs& args);
+// conv.cpp: 2-d convolution as im2col + GEMM (1x1 convolutions skip im2col)
+void conv2d(const Tensor& out, const Tensor& input, const Tensor& weight, const Tensor& bias,
+            const DeviceKernels::Conv2dGeometry& geometry);
+void conv2d_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                     const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                     const DeviceKernels::Conv2dGeometry& geometry);
+// batch_norm.cpp: per-channel statistics, normalisation and its backward
+void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& x);
+void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& weight, const Tensor& bias);
+void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_y,
+                         const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                         bool batch_statistics);
+// pooling.cpp: max / avg / adaptive pooling over (N,C,H,W) planes and their backward
+void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const DeviceKernels::Pool2dArgs& args);
+void avg_pool2d(const Tensor& out, const Tensor& in, const DeviceKernels::Pool2dArgs& args);
+void avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const DeviceKernels::Pool2dArgs& args);
+void adaptive_max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in);
+void adaptive_avg_pool2d(const Tensor& out, const Tensor& in);
+void adaptive_avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out);
+void max_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& indices);
 
 // A contiguous copy of `t` (or `t` itself when it already is contiguous).
 Tensor contiguous_cpu(const Tensor& t);

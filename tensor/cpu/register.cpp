@@ -36,6 +36,18 @@ static const DeviceKernels kCpuKernels = {
     .nll_loss_backward = nll_loss_backward,
     .sgd_step = sgd_step,
     .adam_step = adam_step,
+    .conv2d = conv2d,
+    .conv2d_backward = conv2d_backward,
+    .batch_norm_stats = batch_norm_stats,
+    .batch_norm_forward = batch_norm_forward,
+    .batch_norm_backward = batch_norm_backward,
+    .max_pool2d = max_pool2d,
+    .avg_pool2d = avg_pool2d,
+    .avg_pool2d_backward = avg_pool2d_backward,
+    .adaptive_max_pool2d = adaptive_max_pool2d,
+    .adaptive_avg_pool2d = adaptive_avg_pool2d,
+    .adaptive_avg_pool2d_backward = adaptive_avg_pool2d_backward,
+    .max_pool2d_backward = max_pool2d_backward,
 };
 
 // Called from kernels_for() before the first lookup (a static initialiser in a static library
