@@ -21,6 +21,7 @@
 #include "apps/common/cli.h"
 #include "apps/common/progress.h"
 #include "apps/common/results.h"
+#include "apps/common/text.h"
 #include "nn/nn.h"
 #include "nn/sgd.h"
 #include "vision/figure.h"
@@ -38,12 +39,6 @@ struct Settings {
   Device device = Device::cpu();
   std::string out;
 };
-
-std::string fmt(const char* format, double a, double b = 0, double c = 0, double d = 0) {
-  char text[256];
-  std::snprintf(text, sizeof text, format, a, b, c, d);
-  return text;
-}
 
 std::vector<double> values(const Tensor& t) { return to_vector<double>(to_cpu(t)); }
 
@@ -114,7 +109,7 @@ std::pair<double, double> train_sgd(const Settings& s, nn::Module& net, const Te
     if (show_progress) bar.update(epoch);
   }
   const double final_loss = loss.item();
-  if (show_progress) bar.finish(fmt("loss %.4f", final_loss));
+  if (show_progress) bar.finish(app::format("loss %.4f", final_loss));
   return {final_loss, bar.elapsed_seconds() * 1e6 / s.epochs};
 }
 
@@ -180,8 +175,8 @@ int main(int argc, char** argv) {
     p1.after = predict(*net1, x);
     const double b1_1 = net1->weight.item(), b0_1 = net1->bias.item();
     print("net.weight.data, net.bias.data\n(" + net1->weight.detach().str() + ", " + net1->bias.detach().str() + ")");
-    print(fmt("gradient descent: b0 = %.4f  b1 = %.4f   (loss %.4f)", b0_1, b1_1, loss1));
-    print(fmt("least squares:    b0 = %.4f  b1 = %.4f", ls1[0], ls1[1]));
+    print(app::format("gradient descent: b0 = %.4f  b1 = %.4f   (loss %.4f)", b0_1, b1_1, loss1));
+    print(app::format("least squares:    b0 = %.4f  b1 = %.4f", ls1[0], ls1[1]));
     save_fit_figure(s, report, "model1", "(1) y = b0 + b1 x", xv, yv, p1);
     results.set("model1", app::JsonObject()
                               .set("b0", b0_1)
@@ -213,7 +208,7 @@ int main(int argc, char** argv) {
     double ybar = 0;
     for (double v : yv) ybar += v / yv.size();
     print("W0hat\n" + W0hat.str());
-    print(fmt("gradient descent: b0 = %.4f     least squares: b0 = mean(y) = %.4f", b0_2, ybar));
+    print(app::format("gradient descent: b0 = %.4f     least squares: b0 = mean(y) = %.4f", b0_2, ybar));
     save_fit_figure(s, report, "model2", "(2) y = b0", xv, yv, p2);
     results.set("model2", app::JsonObject().set("b0", b0_2).set("least_squares", app::JsonObject().set("b0", ybar)));
 
@@ -228,7 +223,7 @@ int main(int argc, char** argv) {
     const double b1_3 = net3->weight.item();
     const auto ls3 = least_squares(x_cpu, y_cpu);  // sum(x y) / sum(x^2)
     print("net.weight.data\n" + net3->weight.detach().str());
-    print(fmt("gradient descent: b1 = %.4f     least squares: b1 = sum(xy)/sum(x^2) = %.4f", b1_3, ls3[0]));
+    print(app::format("gradient descent: b1 = %.4f     least squares: b1 = sum(xy)/sum(x^2) = %.4f", b1_3, ls3[0]));
     save_fit_figure(s, report, "model3", "(3) y = b1 x", xv, yv, p3);
     results.set(
         "model3",
@@ -266,12 +261,12 @@ int main(int argc, char** argv) {
       Fit f = fit_over_parameterised(model, common.seed + model, &panel);
       const double sum0 = f.a0 + f.b0, sum1 = f.a1 + f.b1;
       if (model == 4) {
-        print(fmt("a0 = %.4f  b0 = %.4f  b1 = %.4f", f.a0, f.b0, f.b1));
-        print(fmt("a0 + b0 = %.4f   compare (1): b0 = %.4f,  least squares %.4f", sum0, b0_1, ls1[0]));
+        print(app::format("a0 = %.4f  b0 = %.4f  b1 = %.4f", f.a0, f.b0, f.b1));
+        print(app::format("a0 + b0 = %.4f   compare (1): b0 = %.4f,  least squares %.4f", sum0, b0_1, ls1[0]));
       } else {
-        print(fmt("a0 = %.4f  b0 = %.4f  a1 = %.4f  b1 = %.4f", f.a0, f.b0, f.a1, f.b1));
-        print(fmt("a0 + b0 = %.4f   compare (1): b0 = %.4f,  least squares %.4f", sum0, b0_1, ls1[0]));
-        print(fmt("a1 + b1 = %.4f   compare (1): b1 = %.4f,  least squares %.4f", sum1, b1_1, ls1[1]));
+        print(app::format("a0 = %.4f  b0 = %.4f  a1 = %.4f  b1 = %.4f", f.a0, f.b0, f.a1, f.b1));
+        print(app::format("a0 + b0 = %.4f   compare (1): b0 = %.4f,  least squares %.4f", sum0, b0_1, ls1[0]));
+        print(app::format("a1 + b1 = %.4f   compare (1): b1 = %.4f,  least squares %.4f", sum1, b1_1, ls1[1]));
       }
       save_fit_figure(s, report, "model" + std::to_string(model),
                       model == 4 ? "(4) y = a0 + b0 + b1 x" : "(5) y = a0 + b0 + (a1 + b1) x", xv, yv, panel);
@@ -316,12 +311,13 @@ int main(int argc, char** argv) {
     report.heading("(6) Which statements are right?");
     print("answer (the notebook's): 민정, 슬기, 세민, 구환");
     print("민정: right. The scatter is a straight line with a clear intercept and slope, so y = b0 + b1 x fits.");
-    print(fmt("슬기: right. Dropping the slope (2) or the intercept (3) underfits: loss %.3f and %.3f vs %.3f for (1).",
-              values(mean(square(0 * x + W0hat.detach() - y)))[0], loss3, loss1));
+    print(app::format(
+        "슬기: right. Dropping the slope (2) or the intercept (3) underfits: loss %.3f and %.3f vs %.3f for (1).",
+        values(mean(square(0 * x + W0hat.detach() - y)))[0], loss3, loss1));
     print(
-        fmt("성재: left out by the notebook's answer, yet our numbers agree with it: (2) estimates mean(y) "
-            "(%.4f vs %.4f).",
-            b0_2, ybar));
+        app::format("성재: left out by the notebook's answer, yet our numbers agree with it: (2) estimates mean(y) "
+                    "(%.4f vs %.4f).",
+                    b0_2, ybar));
     print("세민: right. Linear(2, 1, bias=True) on X = [1, x] computes a0 * 1 + b1 x + b0: exactly model (4).");
     print(
         "구환: right. (4) and (5) describe the same lines as (1) with more parameters, which the data cannot "

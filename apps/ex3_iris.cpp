@@ -26,6 +26,7 @@
 #include "apps/common/csv.h"
 #include "apps/common/progress.h"
 #include "apps/common/results.h"
+#include "apps/common/text.h"
 #include "nn/adam.h"
 #include "nn/losses.h"
 #include "nn/nn.h"
@@ -77,12 +78,6 @@ Iris load_iris(const std::string& data) {
   return parse_iris(read_file(data, "--data"), data);
 }
 
-std::string fmt(const char* format, double a, double b = 0, double c = 0) {
-  char text[256];
-  std::snprintf(text, sizeof text, format, a, b, c);
-  return text;
-}
-
 // The notebook's picture: imshow of the first 10 rows of [X, Z, Xhat], tick labels, red dashed
 // separators between the blocks, and a big title.
 void draw_xzx(const Tensor& X, const Tensor& Z, const Tensor& Xhat, const std::string& when, const std::string& path) {
@@ -118,7 +113,7 @@ std::shared_ptr<nn::Sequential> train_classifier(const Tensor& Z, const Tensor& 
     optimizer.zero_grad();
     bar.update(epoch);
   }
-  bar.finish(fmt("loss %.4f", loss.item()));
+  bar.finish(app::format("loss %.4f", loss.item()));
   return net;
 }
 
@@ -235,10 +230,10 @@ int main(int argc, char** argv) {
       const double value = loss.item();
       loss_curve.push_back(value);
       if (epoch == 1 || epoch % std::max<int64_t>(1, epochs / 10) == 0 || epoch == epochs)
-        log += fmt("\n%5.0f  %.6f", static_cast<double>(epoch), value);
-      bar.update(epoch, fmt("loss %.5f", value));
+        log += app::format("\n%5.0f  %.6f", static_cast<double>(epoch), value);
+      bar.update(epoch, app::format("loss %.5f", value));
     }
-    bar.finish(fmt("loss %.5f", loss_curve.back()));
+    bar.finish(app::format("loss %.5f", loss_curve.back()));
     const double train_seconds = bar.elapsed_seconds();
     print(log);
     draw_xzx(X, Z.detach(), Xhat.detach(), "after learning", (fs::path(out) / "after.png").string());
@@ -254,11 +249,11 @@ int main(int argc, char** argv) {
     Eigen::Vector4d s2 = eigen.eigenvalues().reverse();  // descending: s1^2 >= ... >= s4^2
     const double best_mse = (s2(2) + s2(3)) / (n * 4.0), final_mse = loss_curve.back();
     const double kept = (s2(0) + s2(1)) / s2.sum();
-    print(fmt("final MSE of the autoencoder:            %.6f", final_mse));
-    print(fmt("best rank-2 reconstruction (SVD of X):  %.6f", best_mse));
-    print(fmt("gap: %.6f (%.1f%% above the optimum)", final_mse - best_mse,
-              best_mse > 0 ? 100 * (final_mse - best_mse) / best_mse : 0));
-    print(fmt("the first two singular directions hold %.2f%% of sum(X^2)", 100 * kept));
+    print(app::format("final MSE of the autoencoder:            %.6f", final_mse));
+    print(app::format("best rank-2 reconstruction (SVD of X):  %.6f", best_mse));
+    print(app::format("gap: %.6f (%.1f%% above the optimum)", final_mse - best_mse,
+                      best_mse > 0 ? 100 * (final_mse - best_mse) / best_mse : 0));
+    print(app::format("the first two singular directions hold %.2f%% of sum(X^2)", 100 * kept));
     {
       vision::Figure fig(6.4, 4.8);
       auto& ax = fig.add_axes();
@@ -329,8 +324,8 @@ int main(int argc, char** argv) {
       cm_text += pad_left(iris.species[i], 12);
       for (int64_t j = 0; j < k; ++j) cm_text += pad_left(std::to_string(cm[i][j]), 12);
     }
-    print("training accuracy: " + fmt("%.4f", accuracy) + " (" + std::to_string(correct) + " of " + std::to_string(n) +
-          ")");
+    print("training accuracy: " + app::format("%.4f", accuracy) + " (" + std::to_string(correct) + " of " +
+          std::to_string(n) + ")");
     print(cm_text);
     draw_confusion(cm, iris.species, (fs::path(out) / "confusion.png").string());
     report.figure("confusion.png", "confusion matrix of the Z -> species classifier (all rows)");
@@ -346,8 +341,8 @@ int main(int argc, char** argv) {
     int64_t held_correct = 0;
     for (size_t i = 0; i < test_rows.size(); ++i) held_correct += held_pred[i] == actual[test_rows[i]];
     const double held_accuracy = static_cast<double>(held_correct) / test_rows.size();
-    print(fmt("held-out accuracy:  %.4f (%.0f of %.0f rows never seen in training)", held_accuracy,
-              static_cast<double>(held_correct), static_cast<double>(test_rows.size())));
+    print(app::format("held-out accuracy:  %.4f (%.0f of %.0f rows never seen in training)", held_accuracy,
+                      static_cast<double>(held_correct), static_cast<double>(test_rows.size())));
     results.set("classifier", app::JsonObject()
                                   .set("architecture", "Linear(2,16)-ReLU-Linear(16,3), cross-entropy, Adam lr 0.01")
                                   .set("epochs", classifier_epochs)
@@ -360,11 +355,12 @@ int main(int argc, char** argv) {
     report.heading("(5) Which statements are right?");
     print("answer (the notebook's): 규빈, 민정, 성재, 슬기");
     print(
-        fmt("규빈: right. Z has 2 features, and l2 maps it back to Xhat close to X: the rank-2 optimum keeps "
-            "%.2f%% of sum(X^2).",
-            100 * kept));
-    print(fmt("민정: right. Z carries what is needed for y: a classifier on Z alone reaches %.1f%% (%.1f%% held out).",
-              100 * accuracy, 100 * held_accuracy));
+        app::format("규빈: right. Z has 2 features, and l2 maps it back to Xhat close to X: the rank-2 optimum keeps "
+                    "%.2f%% of sum(X^2).",
+                    100 * kept));
+    print(app::format(
+        "민정: right. Z carries what is needed for y: a classifier on Z alone reaches %.1f%% (%.1f%% held out).",
+        100 * accuracy, 100 * held_accuracy));
     print("성재: right. With Z of shape (n, 4), l2 . l1 can be the identity, so Xhat = X exactly in theory.");
     print(
         "슬기: right. With Z of shape (n, 2), Xhat = X exactly when X has rank 2 or less (not so for iris: "

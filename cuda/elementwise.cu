@@ -44,23 +44,12 @@
 
 #include "cuda/cuda_api.h"
 #include "cuda/cuda_kernels.h"
+#include "cuda/device_math.cuh"
 #include "cuda/elementwise.cuh"
 
 namespace ember::cuda {
 
-// ---- device math: the function std:: picks on the CPU for each dtype (expf for float, exp for double)
 namespace {
-
-__device__ __forceinline__ float exp_of(float x) { return ::expf(x); }
-__device__ __forceinline__ double exp_of(double x) { return ::exp(x); }
-__device__ __forceinline__ float log_of(float x) { return ::logf(x); }
-__device__ __forceinline__ double log_of(double x) { return ::log(x); }
-__device__ __forceinline__ float sqrt_of(float x) { return ::sqrtf(x); }
-__device__ __forceinline__ double sqrt_of(double x) { return ::sqrt(x); }
-__device__ __forceinline__ float tanh_of(float x) { return ::tanhf(x); }
-__device__ __forceinline__ double tanh_of(double x) { return ::tanh(x); }
-__device__ __forceinline__ float pow_of(float x, float y) { return ::powf(x, y); }
-__device__ __forceinline__ double pow_of(double x, double y) { return ::pow(x, y); }
 
 // ---- unary ----------------------------------------------------------------------------------------
 // Is `op` defined for integer tensors? (The rest need a floating-point dtype.)

@@ -25,6 +25,7 @@
 #include "cuda/check.h"
 #include "cuda/context.h"
 #include "cuda/cuda_kernels.h"
+#include "cuda/device_math.cuh"
 #include "cuda/elementwise.cuh"
 
 namespace ember::cuda {
@@ -35,15 +36,6 @@ constexpr int kWarp = 32;
 constexpr int kRowsPerBlock = 8;  // a warp per row, 8 warps per block
 constexpr unsigned kAllLanes = 0xffffffffu;
 constexpr unsigned long long kNoBadTarget = ~0ull;
-
-__device__ inline float exp_of(float x) { return ::expf(x); }
-__device__ inline double exp_of(double x) { return ::exp(x); }
-__device__ inline float log_of(float x) { return ::logf(x); }
-__device__ inline double log_of(double x) { return ::log(x); }
-__device__ inline float log1p_of(float x) { return ::log1pf(x); }
-__device__ inline double log1p_of(double x) { return ::log1p(x); }
-__device__ inline float abs_of(float x) { return ::fabsf(x); }
-__device__ inline double abs_of(double x) { return ::fabs(x); }
 
 template <typename T>
 __device__ inline T sigmoid_of(T x) {

@@ -29,6 +29,7 @@
 
 #include "cuda/cuda_api.h"
 #include "cuda/cuda_kernels.h"
+#include "cuda/device_math.cuh"
 #include "cuda/elementwise.cuh"
 
 namespace ember::cuda {
@@ -40,11 +41,6 @@ constexpr int64_t kWarpRowLimit = 1024;
 constexpr int64_t kMinColumns = 4096;  // fewer lines than this (and long ones): move the dim last
 constexpr int64_t kShortLine = 256;    // ... unless the lines are this short anyway
 constexpr unsigned kAllLanes = 0xffffffffu;
-
-__device__ inline float exp_of(float x) { return ::expf(x); }
-__device__ inline double exp_of(double x) { return ::exp(x); }
-__device__ inline float log_of(float x) { return ::logf(x); }
-__device__ inline double log_of(double x) { return ::log(x); }
 
 // m = max(m, x) as the CPU's std::max(m, x): a NaN x is skipped here (it makes its line NaN
 // through the sum anyway), so m itself is never NaN and every lane agrees on it.

@@ -68,22 +68,8 @@ JsonObject& JsonObject::set(const std::string& key, const std::vector<std::vecto
   return set_raw(key, out + "]");
 }
 
-// Nested values are stored as their text; str() re-indents them when the parent is printed.
-JsonObject& JsonObject::set(const std::string& key, const JsonObject& object) {
-  std::string text = "\x01";
-  text += object.str();
-  return set_raw(key, text);
-}
-
-JsonObject& JsonObject::set(const std::string& key, const std::vector<JsonObject>& objects) {
-  std::string out = "\x01[";
-  for (size_t i = 0; i < objects.size(); ++i) {
-    out += i ? ",\n" : "\n";
-    out += objects[i].str();
-  }
-  return set_raw(key, out + (objects.empty() ? "]" : "\n]"));
-}
-
+// A value's text may span lines (a nested object); str() indents its continuation lines. Nothing
+// else contains a raw newline: json::quote escapes those inside strings.
 static std::string indent_lines(const std::string& text, const std::string& pad) {
   std::string out;
   for (char c : text) {
@@ -93,21 +79,25 @@ static std::string indent_lines(const std::string& text, const std::string& pad)
   return out;
 }
 
-std::string JsonObject::str(int indent) const {
-  const std::string pad(indent + 2, ' ');
+JsonObject& JsonObject::set(const std::string& key, const JsonObject& object) { return set_raw(key, object.str()); }
+
+JsonObject& JsonObject::set(const std::string& key, const std::vector<JsonObject>& objects) {
+  std::string out = "[";
+  for (size_t i = 0; i < objects.size(); ++i) {
+    out += i ? ",\n  " : "\n  ";
+    out += indent_lines(objects[i].str(), "  ");
+  }
+  return set_raw(key, out + (objects.empty() ? "]" : "\n]"));
+}
+
+std::string JsonObject::str() const {
   std::string out = "{";
   for (size_t i = 0; i < members_.size(); ++i) {
     const auto& [key, value] = members_[i];
-    std::string text = value;
-    if (!text.empty() && text[0] == '\x01') text = indent_lines(text.substr(1), pad);
-    out += i ? ",\n" : "\n";
-    out += pad + json::quote(key) + ": " + text;
+    out += i ? ",\n  " : "\n  ";
+    out += json::quote(key) + ": " + indent_lines(value, "  ");
   }
-  if (!members_.empty()) {
-    out += '\n';
-    out.append(indent, ' ');
-  }
-  out += '}';
+  out += members_.empty() ? "}" : "\n}";
   return out;
 }
 

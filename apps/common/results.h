@@ -25,7 +25,7 @@ class JsonObject {
   JsonObject& set(const std::string& key, const JsonObject& object);
   JsonObject& set(const std::string& key, const std::vector<JsonObject>& objects);
 
-  std::string str(int indent = 0) const;  // pretty-printed, keys in insertion order
+  std::string str() const;  // pretty-printed (2 spaces per level), keys in insertion order
   void save(const std::string& path) const;
 
  private:

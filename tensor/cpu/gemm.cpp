@@ -75,7 +75,7 @@ template <typename T>
 EMBER_SCALAR_LOOPS static void gemm_small(int64_t M, int64_t N, int64_t K, GemmOperand<T> A, GemmOperand<T> B, T* C) {
   const int64_t a_rs = A.row_stride, a_cs = A.col_stride, b_rs = B.row_stride, b_cs = B.col_stride;
   if (K == 0) return std::fill(C, C + M * N, T(0));  // an empty sum
-  if (K >= M && K >= N) {  // long sums: each C[i][j] is one dot product over k
+  if (K >= M && K >= N) {                            // long sums: each C[i][j] is one dot product over k
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) {
         const T* a = A.data + i * a_rs;
