@@ -147,6 +147,19 @@ void Module::to(Device device) {
     if (b.device() != device) replace_data(b, ember::to(b.detach(), device));
 }
 
+void Module::to(DType dtype) {
+  EMBER_CHECK(is_floating(dtype),
+              type_name_ + ".to(" + dtype_name(dtype) + "): a module can only be cast to a floating-point dtype");
+  NoGradGuard no_grad;
+  for (auto& [name, p] : named_parameters()) {
+    if (p.dtype() == dtype || !is_floating(p.dtype())) continue;
+    replace_data(p, to_dtype(p.detach(), dtype));
+    p.set_grad(Tensor());
+  }
+  for (auto& [name, b] : named_buffers())
+    if (b.dtype() != dtype && is_floating(b.dtype())) replace_data(b, to_dtype(b.detach(), dtype));
+}
+
 // ---- state_dict ----------------------------------------------------------------------------------
 
 StateDict Module::state_dict() const {

@@ -65,6 +65,9 @@ class Module {
 
   // Moves every parameter and buffer to `device` in place (handles stay valid; gradients move too).
   void to(Device device);
+  // Casts every floating-point parameter and buffer to `dtype` in place (PyTorch's module.to(dtype),
+  // .double()); integer buffers such as num_batches_tracked keep theirs. Gradients are dropped.
+  void to(DType dtype);
 
   // ---- state -------------------------------------------------------------------------------------
   StateDict state_dict() const;  // parameters and buffers, detached, sharing storage

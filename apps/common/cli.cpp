@@ -73,8 +73,19 @@ CommonOptions& Cli::add_common(const std::string& default_out) {
   return common_;
 }
 
+void Cli::positional(const std::string& name, std::vector<std::string>* target, const std::string& help,
+                     size_t min_count) {
+  positional_name_ = name;
+  positional_help_ = help;
+  positional_ = target;
+  positional_min_ = min_count;
+}
+
 void Cli::print_help() const {
-  std::printf("usage: %s [options]\n%s\n\noptions:\n", program_.c_str(), description_.c_str());
+  std::printf("usage: %s [options]%s\n%s\n\n", program_.c_str(),
+              positional_ ? (" " + positional_name_ + "...").c_str() : "", description_.c_str());
+  if (positional_) std::printf("  %-22s %s\n\n", positional_name_.c_str(), positional_help_.c_str());
+  std::printf("options:\n");
   for (const auto& o : options_) {
     std::string left = o.name + (o.takes_value ? " VALUE" : "");
     std::string right = o.help + (o.default_text.empty() ? "" : " (default: " + o.default_text + ")");
@@ -98,6 +109,10 @@ bool Cli::parse(int argc, char** argv) {
         exit_code_ = 0;
         return false;
       }
+      if (positional_ && (arg.empty() || arg[0] != '-' || arg == "-")) {
+        positional_->push_back(arg);
+        continue;
+      }
       const Option* found = nullptr;
       for (const auto& o : options_)
         if (o.name == arg) found = &o;
@@ -109,6 +124,9 @@ bool Cli::parse(int argc, char** argv) {
       if (!found->takes_value && has_inline_value) throw Error(arg + " takes no value");
       found->set(value);
     }
+    if (positional_ && positional_->size() < positional_min_)
+      throw Error("expected at least " + std::to_string(positional_min_) + " " + positional_name_ + " argument" +
+                  (positional_min_ == 1 ? "" : "s"));
   } catch (const Error& e) {
     std::fprintf(stderr, "%s: %s (see --help)\n", program_.c_str(), e.what());
     exit_code_ = 2;

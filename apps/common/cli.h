@@ -32,6 +32,10 @@ class Cli {
   void option(const std::string& name, uint64_t* target, const std::string& help);
   void option(const std::string& name, double* target, const std::string& help);
   void flag(const std::string& name, bool* target, const std::string& help);  // a switch without a value
+  // Arguments that are not flags (file names), in order; `name` is how --help shows them. At least
+  // `min_count` must be given. Without this call, a non-flag argument is a usage error.
+  void positional(const std::string& name, std::vector<std::string>* target, const std::string& help,
+                  size_t min_count = 1);
   // --seed, --out DIR, --device cpu|cuda[:N], which every app takes.
   CommonOptions& add_common(const std::string& default_out);
 
@@ -51,6 +55,9 @@ class Cli {
   void add(Option option);
   std::string program_, description_;
   std::vector<Option> options_;
+  std::string positional_name_, positional_help_;
+  std::vector<std::string>* positional_ = nullptr;
+  size_t positional_min_ = 0;
   CommonOptions common_;
   int exit_code_ = 0;
 };
