@@ -43,6 +43,26 @@ GemmBackend gemm_backend();
 GemmBackend parse_gemm_backend(const std::string& text);  // error names the text and the choices
 const char* gemm_backend_name(GemmBackend backend);
 
+// ---- convolution / batch-norm / pooling backend (cuda/dnn_backend.cpp) -----------------------------
+// Ember: Ember's own kernels (conv.cu, ...); Cudnn: NVIDIA's cuDNN, the yardstick and alternative.
+// The initial choice comes from EMBER_DNN=ember|cudnn (default ember). Selecting Cudnn in a build
+// without cuDNN (cudnn_available() false) is an error that says so and names EMBER_DNN.
+enum class DnnBackend { Ember, Cudnn };
+void set_dnn_backend(DnnBackend backend);
+DnnBackend dnn_backend();
+bool cudnn_available();
+DnnBackend parse_dnn_backend(const std::string& text);  // error names the text and the choices
+const char* dnn_backend_name(DnnBackend backend);
+
+// Ember's own convolution forward (cuda/conv.cu): ImplicitGemm (the default) gathers the input
+// into the GEMM's shared-memory tiles on the fly; Im2colGemm writes the cols buffer and calls the
+// hand GEMM. The initial choice comes from EMBER_CONV_ALGO=implicit|im2col.
+enum class ConvAlgorithm { ImplicitGemm, Im2colGemm };
+void set_conv_algorithm(ConvAlgorithm algorithm);
+ConvAlgorithm conv_algorithm();
+ConvAlgorithm parse_conv_algorithm(const std::string& text);  // error names the text and the choices
+const char* conv_algorithm_name(ConvAlgorithm algorithm);
+
 // ---- host memory ----------------------------------------------------------------------------------
 // A CPU copy of `t` in page-locked (pinned) memory: copies from it to a GPU are asynchronous, so a
 // data loader can fill the next batch while the GPU works on this one.

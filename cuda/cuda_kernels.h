@@ -47,4 +47,46 @@ void adam_step(const DeviceKernels::AdamStepArgs& args);
 // A contiguous copy of `t` on its GPU, with dtype `dtype` (t itself when it already is one).
 Tensor contiguous_as(const Tensor& t, DType dtype);
 
+// batch norm and pooling
+// The table entries (batch_norm_cudnn.cu, pooling_cudnn.cu) run cuDNN when dnn_backend() is Cudnn
+// and the entry can be served with the CPU's semantics, and Ember's kernels otherwise.
+void batch_norm_stats(const Tensor& mean, const Tensor& var, const Tensor& x);
+void batch_norm_forward(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                        const Tensor& weight, const Tensor& bias);
+void batch_norm_backward(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias, const Tensor& grad_y,
+                         const Tensor& x, const Tensor& mean, const Tensor& invstd, const Tensor& weight,
+                         bool batch_statistics);
+void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, const DeviceKernels::Pool2dArgs& args);
+void avg_pool2d(const Tensor& out, const Tensor& in, const DeviceKernels::Pool2dArgs& args);
+void avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const DeviceKernels::Pool2dArgs& args);
+void adaptive_max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in);
+void adaptive_avg_pool2d(const Tensor& out, const Tensor& in);
+void adaptive_avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out);
+void max_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out, const Tensor& indices);
+// Ember's own kernels, the same contracts (batch_norm.cu, pooling.cu; the emulator runs these)
+void batch_norm_stats_ember(const Tensor& mean, const Tensor& var, const Tensor& x);
+void batch_norm_forward_ember(const Tensor& y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                              const Tensor& weight, const Tensor& bias);
+void batch_norm_backward_ember(const Tensor& grad_x, const Tensor& grad_weight, const Tensor& grad_bias,
+                               const Tensor& grad_y, const Tensor& x, const Tensor& mean, const Tensor& invstd,
+                               const Tensor& weight, bool batch_statistics);
+void max_pool2d_ember(const Tensor& out, const Tensor& indices, const Tensor& in,
+                      const DeviceKernels::Pool2dArgs& args);
+void avg_pool2d_ember(const Tensor& out, const Tensor& in, const DeviceKernels::Pool2dArgs& args);
+void avg_pool2d_backward_ember(const Tensor& grad_in, const Tensor& grad_out, const DeviceKernels::Pool2dArgs& args);
+void adaptive_max_pool2d_ember(const Tensor& out, const Tensor& indices, const Tensor& in);
+void adaptive_avg_pool2d_ember(const Tensor& out, const Tensor& in);
+void adaptive_avg_pool2d_backward_ember(const Tensor& grad_in, const Tensor& grad_out);
+void max_pool2d_backward_ember(const Tensor& grad_in, const Tensor& grad_out, const Tensor& indices);
+
+// convolution
+// The table entries (conv.cu) run cuDNN (conv_cudnn.cu) when dnn_backend() is Cudnn, and Ember's
+// kernels otherwise: the implicit-GEMM or im2col + hand-GEMM forward (conv_algorithm()), im2col /
+// col2im + hand GEMM backward.
+void conv2d(const Tensor& out, const Tensor& input, const Tensor& weight, const Tensor& bias,
+            const DeviceKernels::Conv2dGeometry& geometry);
+void conv2d_backward(const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                     const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                     const DeviceKernels::Conv2dGeometry& geometry);
+
 }  // namespace ember::cuda

@@ -38,6 +38,14 @@ constexpr int cudaSuccess = 0;
 #define __host__
 #define __forceinline__ inline
 #define __shared__ static  // one copy shared by the block's threads (blocks run one at a time)
+// What the hand GEMM (gemm_hand.cu, run by the conv harness) and conv.cu use beyond the above:
+// launch bounds are a hint to ptxas, __align__ an alignment, float4 a 16-byte aligned vector.
+#define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
 
 namespace emu {
 // What the threads of the running block share: the barriers and the warps' shuffle mailboxes.

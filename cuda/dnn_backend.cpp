@@ -1,0 +1,109 @@
+// The convolution / batch-norm / pooling backend switch (declared in cuda/cuda_api.h) and the cuDNN
+// handles (cuda/dnn_backend.h).
+#include "cuda/dnn_backend.h"
+
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cuda/check.h"
+#include "cuda/context.h"
+#include "tensor/error.h"
+
+namespace ember::cuda {
+
+// ---- the switch ------------------------------------------------------------------------------------
+bool cudnn_available() {
+#ifdef EMBER_HAVE_CUDNN
+  return true;
+#else
+  return false;
+#endif
+}
+
+static bool try_parse_dnn_backend(const std::string& text, DnnBackend& backend) {
+  if (text == "ember") return backend = DnnBackend::Ember, true;
+  if (text == "cudnn") return backend = DnnBackend::Cudnn, true;
+  return false;
+}
+
+DnnBackend parse_dnn_backend(const std::string& text) {
+  DnnBackend backend;
+  EMBER_CHECK(try_parse_dnn_backend(text, backend),
+              "unknown DNN backend '" + text + "': the choices are 'ember' and 'cudnn'");
+  return backend;
+}
+
+const char* dnn_backend_name(DnnBackend backend) {
+  switch (backend) {
+  case DnnBackend::Ember: return "ember";
+  case DnnBackend::Cudnn: return "cudnn";
+  }
+  return "?";
+}
+
+static void check_selectable(DnnBackend backend) {
+  EMBER_CHECK(backend != DnnBackend::Cudnn || cudnn_available(),
+              "the cuDNN backend was selected (EMBER_DNN=cudnn or set_dnn_backend), but this build of Ember has no "
+              "cuDNN (CMake printed 'Ember: cuDNN not found'); use EMBER_DNN=ember");
+}
+
+static DnnBackend backend_from_environment() {
+  const char* text = std::getenv("EMBER_DNN");
+  if (!text || !*text) return DnnBackend::Ember;
+  DnnBackend backend;
+  EMBER_CHECK(try_parse_dnn_backend(text, backend),
+              std::string("EMBER_DNN must be 'ember' or 'cudnn', got '") + text + "'");
+  check_selectable(backend);
+  return backend;
+}
+
+// Read from the environment on first use (a bad value throws then, and again on the next use).
+static std::atomic<DnnBackend>& current_backend() {
+  static std::atomic<DnnBackend> backend{backend_from_environment()};
+  return backend;
+}
+
+void set_dnn_backend(DnnBackend backend) {
+  check_selectable(backend);
+  current_backend() = backend;
+}
+
+DnnBackend dnn_backend() { return current_backend(); }
+
+// ---- cuDNN handles -----------------------------------------------------------------------------------
+#ifdef EMBER_HAVE_CUDNN
+void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file, int line) {
+  throw Error(std::string(file) + ":" + std::to_string(line) + ": " + call + " failed: " + cudnnGetErrorString(status));
+}
+
+cudnnDataType_t cudnn_data_type(DType dtype) {
+  if (dtype == DType::Float32) return CUDNN_DATA_FLOAT;
+  if (dtype == DType::Float64) return CUDNN_DATA_DOUBLE;
+  throw Error(std::string("cuDNN backend: expected float32 or float64 tensors, got ") + dtype_name(dtype));
+}
+
+// One handle per device, never destroyed (tensors and handles may outlive static destructors, as
+// the device table in context.cpp does).
+cudnnHandle_t cudnn_handle() {
+  static std::mutex mutex;
+  static std::vector<cudnnHandle_t> handles;
+  int device = 0;
+  EMBER_CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mutex);
+  if (handles.size() <= static_cast<size_t>(device)) handles.resize(device + 1, nullptr);
+  if (!handles[device]) {
+    cudnnHandle_t handle = nullptr;
+    EMBER_CUDNN_CHECK(cudnnCreate(&handle));
+    EMBER_CUDNN_CHECK(cudnnSetStream(handle, stream(device)));
+    handles[device] = handle;
+  }
+  return handles[device];
+}
+#endif
+
+}  // namespace ember::cuda
