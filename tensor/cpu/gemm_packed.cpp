@@ -113,6 +113,25 @@ Blocks split(int64_t n, int64_t max_size, int64_t unit, int64_t multiple = 1) {
   return {ceil_div(n, size), size};
 }
 
+// The 8x8 transpose of rows r[0..7]: afterwards r[k] holds column k, (r0[k], r1[k], ..., r7[k]).
+inline void transpose_8x8(__m256 r[8]) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {  // interleave row pairs: t[2i] = (r[2i][0] r[2i+1][0] r[2i][1] r[2i+1][1] | ..4, 5)
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {  // pairs of pairs: s[4i + c] holds columns c and c + 4 of rows 4i .. 4i+3
+    s[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    s[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    s[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    s[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int c = 0; c < 4; ++c) {  // join the 128-bit halves of rows 0..3 and 4..7
+    r[c] = _mm256_permute2f128_ps(s[c], s[4 + c], 0x20);
+    r[c + 4] = _mm256_permute2f128_ps(s[c], s[4 + c], 0x31);
+  }
+}
+
 // Pack A[0:mc, 0:kc] (a points at its first element) into mc/MR panels of (MR, kc): panel r holds
 // rows r*MR .. r*MR+MR-1, stored k-major, ap[r*MR*kc + k*MR + i] = A[r*MR + i, k]. Rows past mc
 // are zeros, so the kernel can always compute a whole MR-row tile.
@@ -120,9 +139,22 @@ void pack_a(int64_t mc, int64_t kc, const float* a, int64_t rs, int64_t cs, floa
   for (int64_t i0 = 0; i0 < mc; i0 += MR, ap += MR * kc) {
     const int64_t rows = std::min(MR, mc - i0);
     const float* src = a + i0 * rs;
-    if (cs == 1) {  // row-major: each row is contiguous in k
+    if (cs == 1) {  // row-major: each row is contiguous in k; a transpose, 8 k at a time
+      int64_t k0 = 0;
+      if (rows == MR)
+        for (; k0 + 8 <= kc; k0 += 8) {
+          __m256 r[8];
+          for (int64_t i = 0; i < MR; ++i) r[i] = _mm256_loadu_ps(src + i * rs + k0);
+          r[6] = r[7] = _mm256_setzero_ps();
+          transpose_8x8(r);                  // r[k] = (A[0..5, k0 + k], 0, 0)
+          for (int64_t k = 0; k < 8; ++k) {  // the MR = 6 floats of column k: 4 + 2
+            float* dst = ap + (k0 + k) * MR;
+            _mm_storeu_ps(dst, _mm256_castps256_ps128(r[k]));
+            _mm_storel_pi(reinterpret_cast<__m64*>(dst + 4), _mm256_extractf128_ps(r[k], 1));
+          }
+        }
       for (int64_t i = 0; i < rows; ++i)
-        for (int64_t k = 0; k < kc; ++k) ap[k * MR + i] = src[i * rs + k];
+        for (int64_t k = k0; k < kc; ++k) ap[k * MR + i] = src[i * rs + k];
     } else {  // column-major: the MR rows of one k are contiguous
       for (int64_t k = 0; k < kc; ++k)
         for (int64_t i = 0; i < rows; ++i) ap[k * MR + i] = src[k * cs + i];
@@ -145,9 +177,18 @@ void pack_b_panel(int64_t kc, int64_t cols, const float* b, int64_t rs, int64_t 
       for (int64_t j = 0; j < NR; ++j) bp[k * NR + j] = j < cols ? b[k * rs + j] : 0.0f;
     return;
   }
-  // column-major: read each column contiguously in k
+  // column-major: read each column contiguously in k; full panels as two 8x8 transposes per 8 k
+  int64_t k0 = 0;
+  if (cols == NR)
+    for (; k0 + 8 <= kc; k0 += 8)
+      for (int64_t half = 0; half < 2; ++half) {
+        __m256 r[8];
+        for (int64_t j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (half * 8 + j) * cs + k0);
+        transpose_8x8(r);  // r[k] = B[k0 + k, half*8 .. half*8 + 7]
+        for (int64_t k = 0; k < 8; ++k) _mm256_store_ps(bp + (k0 + k) * NR + half * 8, r[k]);
+      }
   for (int64_t j = 0; j < cols; ++j)
-    for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = b[j * cs + k];
+    for (int64_t k = k0; k < kc; ++k) bp[k * NR + j] = b[j * cs + k];
   for (int64_t j = cols; j < NR; ++j)
     for (int64_t k = 0; k < kc; ++k) bp[k * NR + j] = 0.0f;
 }

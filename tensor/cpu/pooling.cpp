@@ -21,6 +21,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/parallel.h"
@@ -87,6 +93,64 @@ void window_max(const T* x, const Planes& s, int64_t h0, int64_t h1, int64_t w0,
     }
 }
 
+#if defined(__AVX2__)
+// max_pool2d of one contiguous float plane (H x W) into y, idx (OH x OW), 8 outputs of a row at a
+// time: the same results as window_max (the first maximum in row-major window order wins, a NaN
+// wins and stays, padding never wins, an all -inf window points at its first cell inside the
+// image). The plane is first copied into a buffer padded with -inf, so every window can be read
+// whole without bounds checks: padded[r][c] = x[r - pad_h][c - pad_w].
+void max_pool_plane_avx2(const float* x, int64_t H, int64_t W, float* y, int64_t* idx, int64_t OH, int64_t OW,
+                         const Pool2dArgs& a) {
+  const int64_t blocks = (OW + 7) / 8;
+  const int64_t rows = (OH - 1) * a.stride_h + a.kernel_h, cols = (blocks * 8 - 1) * a.stride_w + a.kernel_w;
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < static_cast<size_t>(rows * cols)) buffer.resize(static_cast<size_t>(rows * cols));
+  float* padded = buffer.data();
+  std::fill(padded, padded + rows * cols, -std::numeric_limits<float>::infinity());
+  const int64_t w_first = std::max<int64_t>(0, -a.pad_w), w_last = std::min(W, cols - a.pad_w);  // columns copied
+  for (int64_t h = std::max<int64_t>(0, -a.pad_h); h < std::min(H, rows - a.pad_h); ++h)
+    if (w_first < w_last)
+      std::copy(x + h * W + w_first, x + h * W + w_last, padded + (h + a.pad_h) * cols + w_first + a.pad_w);
+
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i lane_columns = _mm256_mullo_epi32(lane, _mm256_set1_epi32(static_cast<int>(a.stride_w)));
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const int64_t hs = oh * a.stride_h - a.pad_h;  // first window row (in the image's coordinates)
+    for (int64_t ow0 = 0; ow0 < OW; ow0 += 8) {
+      // ws: each lane's first window column; the first cell inside the image is (max(hs, 0), max(ws, 0))
+      const __m256i ws =
+          _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(ow0 * a.stride_w - a.pad_w)), lane_columns);
+      __m256i best_index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(std::max<int64_t>(hs, 0) * W)),
+                                            _mm256_max_epi32(ws, _mm256_setzero_si256()));
+      __m256 best = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+      for (int64_t kh = 0; kh < a.kernel_h; ++kh)
+        for (int64_t kw = 0; kw < a.kernel_w; ++kw) {
+          const float* cell = padded + (oh * a.stride_h + kh) * cols + ow0 * a.stride_w + kw;
+          const __m256 v = _mm256_i32gather_ps(cell, lane_columns, 4);
+          const __m256i position = _mm256_add_epi32(ws, _mm256_set1_epi32(static_cast<int>((hs + kh) * W + kw)));
+          // v wins when v > best, or v is NaN and best is not (a NaN, once chosen, stays)
+          const __m256 wins =
+              _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ),
+                           _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(best, best, _CMP_ORD_Q)));
+          best = _mm256_blendv_ps(best, v, wins);
+          best_index = _mm256_castps_si256(
+              _mm256_blendv_ps(_mm256_castsi256_ps(best_index), _mm256_castsi256_ps(position), wins));
+        }
+      alignas(32) float values[8];
+      alignas(32) int64_t indices[8];
+      _mm256_store_ps(values, best);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(indices),
+                         _mm256_cvtepi32_epi64(_mm256_castsi256_si128(best_index)));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(indices + 4),
+                         _mm256_cvtepi32_epi64(_mm256_extracti128_si256(best_index, 1)));
+      const int64_t count = std::min<int64_t>(8, OW - ow0);
+      std::copy(values, values + count, y + oh * OW + ow0);
+      std::copy(indices, indices + count, idx + oh * OW + ow0);
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 // in (N,C,H,W) -> out, indices (N,C,OH,OW): the max of each kh x kw window (padding: -inf).
@@ -101,6 +165,13 @@ void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& in, cons
     for_planes(s.n * s.c, plane_out * a.kernel_h * a.kernel_w, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const T* xp = x + s.plane_offset(p);
+#if defined(__AVX2__)
+        if constexpr (std::is_same_v<T, float>)
+          if (s.sw == 1 && s.sh == s.w && s.h * s.w < (int64_t(1) << 30)) {  // contiguous plane, int32 positions
+            max_pool_plane_avx2(xp, s.h, s.w, y + p * plane_out, idx + p * plane_out, oh_size, ow_size, a);
+            continue;
+          }
+#endif
         for (int64_t oh = 0; oh < oh_size; ++oh) {
           const int64_t hs = oh * a.stride_h - a.pad_h;
           const int64_t h0 = std::max<int64_t>(hs, 0), h1 = std::min(hs + a.kernel_h, s.h);
