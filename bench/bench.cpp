@@ -1,8 +1,10 @@
 // ember_bench: times a few representative Ember workloads (see bench/README.md).
 //
 //   ember_bench [--filter SUBSTR] [--device cpu|cuda|all] [--repeat N] [--threads N] [--json] [--list]
+//               [--peak-rss]
 //
-// Three families of CPU cases:
+// Three families of CPU cases here, and two more in their own files (the exercise training loops,
+// exercise_cases.cpp; convolutions, BatchNorm, pooling and ResNet34, conv_cases.cpp):
 //  - GEMM (compute-bound): gemm_f32_<N>_<route>, C = matmul(A, B) on float32 NxN, once per GEMM
 //    route compiled into Ember (tensor/cpu/gemm.h); GFLOP/s = 2 N^3 / t.
 //  - memory-bound: add_f32_16M (c = a + b) and sum_f32_16M (sum(a)); GB/s of the bytes that must
@@ -12,12 +14,15 @@
 // and, in a build with CUDA, the same families on the GPU (cuda_*, see "GPU cases" below), each
 // next to its yardstick: cuBLAS for the GEMM, cudaMemcpy for the memory-bound kernels.
 // bench/torch_bench.py runs the same cases in PyTorch; keep the case names stable, it matches on them.
+#include <sys/resource.h>  // getrusage: the peak resident memory of --peak-rss
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "autograd/ops.h"
+#include "bench/conv_cases.h"
 #include "bench/exercise_cases.h"
 #include "bench/harness.h"
 #include "tensor/cpu/gemm.h"
@@ -317,8 +322,10 @@ std::vector<Case> all_cases() {
   cases.push_back(tiny_add_case("tiny_add_autograd", true));
   cases.push_back(train_step_case());
   bench::add_exercise_cases(cases);
+  bench::add_conv_cases(cases);
 #ifdef EMBER_HAVE_CUDA
   add_gpu_cases(cases);
+  bench::add_cuda_conv_cases(cases);
 #endif
   return cases;
 }
@@ -331,12 +338,13 @@ struct Options {
   int threads = 0;             // 0: leave Ember's default (EMBER_NUM_THREADS or all cores)
   bool json = false;
   bool list = false;
+  bool peak_rss = false;  // report the process's peak resident memory after each case
 };
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,
                "usage: ember_bench [--filter SUBSTR] [--device cpu|cuda|all] [--repeat N] [--threads N] [--json] "
-               "[--list] [--help]\n"
+               "[--list] [--peak-rss] [--help]\n"
                "  --filter SUBSTR  run only the cases whose name contains SUBSTR\n"
                "  --device D       cpu: the CPU cases, cuda: the GPU cases (cuda_*; a build with CUDA), all (default)\n"
                "  --repeat N       timed repeats per case (default: enough for about %.0f s per case, at least %d)\n"
@@ -344,8 +352,11 @@ void print_usage(std::FILE* out) {
                "cores)\n"
                "  --json           one JSON object per case and line instead of a table\n"
                "  --list           print the names of the cases that would run, and exit\n"
+               "  --peak-rss       after each case, the process's peak resident memory so far (getrusage's\n"
+               "                   ru_maxrss); run one case alone to get that case's peak\n"
                "  --help           this text\n"
                "GEMM cases run once per route (gemm_f32_<N>_<route>); EMBER_GEMM picks the default route.\n"
+               "GPU convolution/BN/pooling/ResNet cases run once per backend (cuda_<case>_ember, _cudnn).\n"
                "Without a usable GPU the cuda_* cases are skipped (with a message on stderr).\n",
                bench::kTargetSeconds, bench::kMinRepeats);
 }
@@ -388,6 +399,8 @@ Options parse_options(int argc, char** argv) {
       options.json = true;
     else if (arg == "--list")
       options.list = true;
+    else if (arg == "--peak-rss")
+      options.peak_rss = true;
     else
       usage_error("unknown option '" + arg + "'");
   }
@@ -395,6 +408,13 @@ Options parse_options(int argc, char** argv) {
 }
 
 // ---- main ----------------------------------------------------------------------------------------
+// The high-water mark of this process's resident memory, in MiB (Linux reports ru_maxrss in KiB).
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024;
+}
+
 // Without a usable GPU the cuda_* cases are dropped with a message (a CPU-only build has none).
 void drop_gpu_cases_without_gpu(std::vector<Case>& selected) {
   size_t gpu_cases = 0;
@@ -439,6 +459,7 @@ int run(int argc, char** argv) {
   for (const Case& c : selected) {
     try {
       bench::Result result = bench::run_case(c, options.repeats);
+      if (options.peak_rss) result.peak_rss_mib = peak_rss_mib();
       if (options.json)
         bench::print_json_line(c, result, num_threads());
       else

@@ -14,6 +14,8 @@
 // A GPU case's repeat ends by waiting for the GPU (cuda::synchronize()), so its time covers the GPU's
 // work and not just the launches. A case may also name counters (the CUDA allocator's cudaMalloc
 // calls): they are read before and after the timed repeats and the result reports their increase.
+// A JSON line also carries the case's work per repeat ("work": FLOPs, bytes, ops or steps), so
+// torch_bench.py can check the counts against its own.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -65,6 +67,7 @@ struct Result {
   std::vector<double> seconds;  // one entry per timed repeat, sorted
   double median_s = 0, min_s = 0, max_s = 0;
   std::vector<Counter> counter_increase;  // each counter's growth during the timed repeats
+  double peak_rss_mib = 0;                // the process's peak resident memory after the case (--peak-rss); 0: not read
 };
 
 inline const char* unit_name(Unit unit) {
@@ -167,6 +170,11 @@ inline void print_table_row(const Case& c, const Result& r) {
     std::snprintf(text, sizeof text, ", %s +%.0f", counter.name.c_str(), counter.value);
     metrics += text;
   }
+  if (r.peak_rss_mib > 0) {
+    char text[48];
+    std::snprintf(text, sizeof text, ", peak RSS %.0f MiB", r.peak_rss_mib);
+    metrics += text;
+  }
   std::printf("%-28s %12s %12s %12s  %s\n", c.name.c_str(), format_time(r.median_s).c_str(),
               format_time(r.min_s).c_str(), format_time(r.max_s).c_str(), metrics.c_str());
   std::fflush(stdout);
@@ -177,8 +185,8 @@ inline void print_table_row(const Case& c, const Result& r) {
 inline void print_json_line(const Case& c, const Result& r, int threads) {
   std::printf(
       "{\"case\": \"%s\", \"median_s\": %.9g, \"min_s\": %.9g, \"max_s\": %.9g, \"metric\": %.6g, "
-      "\"unit\": \"%s\", \"repeats\": %zu, \"threads\": %d",
-      c.name.c_str(), r.median_s, r.min_s, r.max_s, metric(c.work, r.median_s), unit_name(c.work.unit),
+      "\"unit\": \"%s\", \"work\": %.17g, \"repeats\": %zu, \"threads\": %d",
+      c.name.c_str(), r.median_s, r.min_s, r.max_s, metric(c.work, r.median_s), unit_name(c.work.unit), c.work.amount,
       r.seconds.size(), threads);
   if (c.extra)
     std::printf(", \"extra_metric\": %.6g, \"extra_unit\": \"%s\"", metric(*c.extra, r.median_s),
@@ -191,6 +199,7 @@ inline void print_json_line(const Case& c, const Result& r, int threads) {
       std::printf("%s\"%s\": %.0f", i ? ", " : "", r.counter_increase[i].name.c_str(), r.counter_increase[i].value);
     std::printf("}");
   }
+  if (r.peak_rss_mib > 0) std::printf(", \"peak_rss_mib\": %.1f", r.peak_rss_mib);
   std::printf("}\n");
   std::fflush(stdout);
 }

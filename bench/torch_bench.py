@@ -14,13 +14,23 @@ timed repeats (--repeat, or enough for about 1 s, at least 3), median/min/max ov
 ratio = PyTorch median / Ember median, so ratio > 1 means Ember is faster. Ember's GEMM cases are
 named gemm_f32_<N>_<route>; every route is compared against the same PyTorch gemm_f32_<N> row.
 
+The GFLOP/s rows also get "% of FMA peak": each side's GFLOP/s over Ember's fma_peak case (the
+measured FMA throughput of N threads, from its fastest repeat; run separately when --filter left
+it out). The convolution
+and ResNet34 FLOP counts of Ember (the "work" of its JSON lines) are checked against a count made
+here with forward hooks on PyTorch's modules. --memory adds a row "peak RSS (MiB)": the peak
+resident memory of a process that runs only resnet34_train_b8_224 (a few steps), Ember's
+(ember_bench --peak-rss) and PyTorch's (this script in a subprocess), both with N threads.
+
 --device cuda compares the GPU cases (cuda_*) instead: PyTorch's twins run on cuda:0 and every
 repeat ends with torch.cuda.synchronize(), as Ember's ends with cuda::synchronize(). The table then
 has three columns per op: Ember's kernel, the vendor library (cuBLAS for GEMM, cudaMemcpy's copy
 bandwidth for the memory-bound ops) and PyTorch; ratios are Ember's throughput over the other's
 (> 1: Ember is faster). --ember-json reads Ember's results from a file that `ember_bench --json`
 wrote (scripts/gpu-check does that) instead of running the binary. Without a usable PyTorch on the
-GPU the table still shows Ember's and the vendor's columns.
+GPU the table still shows Ember's and the vendor's columns. The convolution, BatchNorm, pooling and
+ResNet34 training cases get a second GPU table: Ember's own kernels, Ember on cuDNN, and PyTorch
+(plain FP32 on both sides: TF32 is switched off for PyTorch's cuDNN convolutions too).
 """
 import argparse
 import json
@@ -61,11 +71,17 @@ def parse_args():
     parser.add_argument("--ember-json", metavar="FILE",
                         help="read Ember's results from FILE (ember_bench --json output) instead of running it")
     parser.add_argument("--save", metavar="PATH", help="also write both sides' results to PATH as JSON")
+    parser.add_argument("--memory", action="store_true",
+                        help=f"add the row 'peak RSS (MiB)': {MEMORY_CASE} alone in a fresh process, each side "
+                             "(CPU; runs that slow case twice more)")
+    parser.add_argument("--peak-rss-of", metavar="CASE", help=argparse.SUPPRESS)  # the PyTorch child of --memory
     args = parser.parse_args()
     if args.threads is None or args.threads < 1:
         parser.error("--threads must be a positive integer")
     if args.repeat < 0:
         parser.error("--repeat must be a positive integer")
+    if args.memory and (args.device != "cpu" or args.ember_json):
+        parser.error("--memory runs ember_bench on the CPU: it needs --device cpu and no --ember-json")
     return args
 
 
@@ -90,8 +106,10 @@ def import_torch(threads, device):
             print(f"torch_bench.py: warning: torch {torch.__version__} sees no CUDA GPU; no PyTorch column",
                   file=sys.stderr)
             return None
-        # Plain FP32 GEMM (no TF32 tensor cores), the same arithmetic as Ember's SGEMM and cuBLAS's sgemm.
+        # Plain FP32 GEMM and convolutions (no TF32 tensor cores), the same arithmetic as Ember's kernels,
+        # cuBLAS's sgemm and cuDNN's FP32 convolutions (PyTorch's cuDNN convolutions default to TF32).
         torch.set_float32_matmul_precision("highest")
+        torch.backends.cudnn.allow_tf32 = False
     return torch
 
 
@@ -108,14 +126,19 @@ def run_ember(args):
     if args.ember_json:
         with open(args.ember_json) as lines:
             return read_ember_lines(lines.read())
+    return run_ember_binary(args, args.filter, args.repeat)
+
+
+def run_ember_binary(args, case_filter, repeat, extra_flags=()):
+    """Runs ember_bench --json on args.device with args.threads threads; returns its result lines."""
     if not os.path.isfile(args.ember) or not os.access(args.ember, os.X_OK):
         sys.exit(f"torch_bench.py: no ember_bench binary at '{args.ember}'; build it with\n"
                  "  cmake --build build --target ember_bench\nor pass --ember PATH")
-    command = [args.ember, "--json", "--threads", str(args.threads), "--device", args.device]
-    if args.filter:
-        command += ["--filter", args.filter]
-    if args.repeat:
-        command += ["--repeat", str(args.repeat)]
+    command = [args.ember, "--json", "--threads", str(args.threads), "--device", args.device, *extra_flags]
+    if case_filter:
+        command += ["--filter", case_filter]
+    if repeat:
+        command += ["--repeat", str(repeat)]
     print("running:", " ".join(command), file=sys.stderr, flush=True)
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
     results = read_ember_lines(done.stdout)
@@ -128,8 +151,10 @@ def run_ember(args):
 
 def torch_name(ember_case):
     """The PyTorch case an Ember case is compared with: gemm_f32_512_blas -> gemm_f32_512,
-    cuda_gemm_f32_512_hand -> cuda_gemm_f32_512."""
-    match = re.fullmatch(r"((?:cuda_)?gemm_f32_\d+)_\w+", ember_case)
+    cuda_gemm_f32_512_hand -> cuda_gemm_f32_512, cuda_conv3x3_64_8x56_cudnn -> cuda_conv3x3_64_8x56
+    (the GPU DNN cases end in their backend: _ember, Ember's own kernels, or _cudnn)."""
+    match = (re.fullmatch(r"((?:cuda_)?gemm_f32_\d+)_\w+", ember_case)
+             or re.fullmatch(r"(cuda_\w+)_(?:ember|cudnn)", ember_case))
     return match.group(1) if match else ember_case
 
 
@@ -233,6 +258,188 @@ def make_ex3_step(torch):
     return repeat, lambda s: [(s * 1e9 / EXERCISE_STEPS, "ns/step")]
 
 
+# ---- convolutional cases (bench/conv_cases.cpp) -----------------------------------------------
+# The same names and work as Ember's: convolutions and ResNet34 in GFLOP/s from 2 x the
+# multiply-adds of every Conv2d and Linear (x3 with a backward: dL/dx and dL/dW cost one forward
+# each), counted here with forward hooks; BatchNorm, max-pool and ReLU in GB/s of the bytes that
+# must move (4 bytes per element read or written, see conv_cases.cpp). A _fwdbwd case runs forward,
+# then backward of a fixed dy into x and the layer's parameters, their grads set to None before.
+# Every make_* takes the device; on the GPU each repeat ends with torch.cuda.synchronize().
+
+STEM_OUTPUT = (8, 64, 112, 112)  # the shape BatchNorm, max-pool and ReLU run on: ResNet's stem output
+STEM_ELEMENTS = 8 * 64 * 112 * 112
+MEMORY_CASE = "resnet34_train_b8_224"  # the case whose peak RSS --memory measures
+
+
+def conv_layer(torch, base):
+    """(module, input shape) of a convolution case."""
+    if base == "conv3x3_64_8x56":
+        return torch.nn.Conv2d(64, 64, 3, padding=1, bias=False), (8, 64, 56, 56)
+    if base == "conv7x7s2_8x224":
+        return torch.nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False), (8, 3, 224, 224)
+    raise KeyError(base)
+
+
+def count_macs(torch, model, input_shape):
+    """Multiply-adds of every Conv2d and Linear in one forward of `model` (on the CPU, eval mode, no
+    grad), from forward hooks: a conv's output element sums in/groups * kh * kw products, a Linear's
+    in_features. Counted on one sample and scaled by the batch (the count is linear in it)."""
+    total = 0
+
+    def conv_hook(module, inputs, output):
+        nonlocal total
+        total += output.numel() * module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+
+    def linear_hook(module, inputs, output):
+        nonlocal total
+        total += output.numel() * module.in_features
+
+    handles = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    handles += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *input_shape[1:]))
+    model.train(was_training)
+    for handle in handles:
+        handle.remove()
+    return total * input_shape[0]
+
+
+_FLOPS = {}  # case name (without cuda_ and backend) -> FLOPs of one repeat
+
+
+def case_flops(torch, name):
+    """FLOPs of one repeat of a convolution or ResNet34 case, from count_macs; None for other cases."""
+    name = re.sub(r"^cuda_", "", torch_name(name))
+    if name in _FLOPS:
+        return _FLOPS[name]
+    conv = re.fullmatch(r"(conv\w+?)(_fwdbwd)?", name)
+    resnet = re.fullmatch(r"resnet34_(fwd|train)_b(\d+)_(\d+)", name)
+    if conv and conv.group(1) in ("conv3x3_64_8x56", "conv7x7s2_8x224"):
+        layer, shape = conv_layer(torch, conv.group(1))
+        flops = 2 * count_macs(torch, layer, shape) * (3 if conv.group(2) else 1)
+    elif resnet:
+        try:
+            import torchvision
+        except ImportError:  # no torchvision: no ResNet twin and nothing to check against
+            return None
+        batch, size = int(resnet.group(2)), int(resnet.group(3))
+        macs = count_macs(torch, torchvision.models.resnet34(), (batch, 3, size, size))
+        flops = 2 * macs * (3 if resnet.group(1) == "train" else 1)
+    else:
+        return None
+    _FLOPS[name] = flops
+    return flops
+
+
+def synchronizer(torch, device):
+    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+
+def layer_repeat(torch, layer, input_shape, with_backward, device):
+    """One repeat of a layer case: forward under no_grad, or forward + backward of dy."""
+    layer = layer.to(device)
+    x = torch.randn(*input_shape, device=device)
+    sync = synchronizer(torch, device)
+    if not with_backward:
+        def forward():
+            with torch.no_grad():
+                layer(x)
+            sync()
+
+        return forward
+    x.requires_grad_()
+    with torch.no_grad():
+        dy = torch.randn_like(layer(x))
+
+    def forward_backward():
+        x.grad = None
+        layer.zero_grad(set_to_none=True)
+        layer(x).backward(dy)
+        sync()
+
+    return forward_backward
+
+
+def make_conv(torch, base, with_backward, device="cpu"):
+    layer, shape = conv_layer(torch, base)
+    name = base + ("_fwdbwd" if with_backward else "")
+    return layer_repeat(torch, layer, shape, with_backward, device), lambda s: [(case_flops(torch, name) / s / 1e9,
+                                                                                  "GFLOP/s")]
+
+
+def make_memory_bound_layer(torch, layer, bytes_moved, with_backward, device="cpu"):
+    return layer_repeat(torch, layer, STEM_OUTPUT, with_backward, device), lambda s: [(bytes_moved / s / 1e9, "GB/s")]
+
+
+def make_bn(torch, with_backward, device="cpu"):
+    """BatchNorm2d(64) in training mode: 8 bytes per element forward, 20 with the backward."""
+    return make_memory_bound_layer(torch, torch.nn.BatchNorm2d(64), (20 if with_backward else 8) * STEM_ELEMENTS,
+                                   with_backward, device)
+
+
+def make_maxpool(torch, with_backward, device="cpu"):
+    """MaxPool2d(3, 2, 1): read x, write y (a quarter of x's size); the backward as much again."""
+    bytes_moved = 4 * (STEM_ELEMENTS + STEM_ELEMENTS // 4) * (2 if with_backward else 1)
+    return make_memory_bound_layer(torch, torch.nn.MaxPool2d(3, 2, 1), bytes_moved, with_backward, device)
+
+
+def make_relu(torch, device="cpu"):
+    return make_memory_bound_layer(torch, torch.nn.ReLU(), 8 * STEM_ELEMENTS, False, device)
+
+
+def make_resnet34(torch, train, batch, size, device="cpu"):
+    """torchvision's resnet34: eval-mode forward under no_grad, or one training step (train mode,
+    CrossEntropyLoss, backward, SGD(lr 0.01, momentum 0.9).step(), zero_grad(set_to_none=True), as
+    Ember's zero_grad and PyTorch 2's default do)."""
+    import torchvision
+    name = f"resnet34_{'train' if train else 'fwd'}_b{batch}_{size}"
+    model = torchvision.models.resnet34().to(device)
+    x = torch.randn(batch, 3, size, size, device=device)
+    sync = synchronizer(torch, device)
+    if train:
+        model.train()
+        labels = torch.randint(0, 1000, (batch,), device=device)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def repeat():
+            loss = loss_fn(model(x), labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            sync()
+    else:
+        model.eval()
+
+        def repeat():
+            with torch.no_grad():
+                model(x)
+            sync()
+
+    return repeat, lambda s: [(case_flops(torch, name) / s / 1e9, "GFLOP/s")]  # (counted after the timing)
+
+
+def conv_cases(torch, device):
+    """The PyTorch twins of conv_cases.cpp's cases on `device` (names without the cuda_ prefix)."""
+    cases = {}
+    for fwdbwd, suffix in ((False, ""), (True, "_fwdbwd")):
+        for base in ("conv3x3_64_8x56", "conv7x7s2_8x224"):
+            cases[base + suffix] = lambda base=base, b=fwdbwd: make_conv(torch, base, b, device)
+        cases["bn2d_8x64x112" + suffix] = lambda b=fwdbwd: make_bn(torch, b, device)
+        cases["maxpool3x3s2_8x64x112" + suffix] = lambda b=fwdbwd: make_maxpool(torch, b, device)
+    if device == "cuda":
+        for batch in (8, 64):
+            cases[f"resnet34_train_b{batch}_224"] = lambda batch=batch: make_resnet34(torch, True, batch, 224, device)
+        return cases
+    cases["relu_8x64x112"] = lambda: make_relu(torch, device)
+    for size in (128, 224):
+        cases[f"resnet34_fwd_b8_{size}"] = lambda size=size: make_resnet34(torch, False, 8, size, device)
+        cases[f"resnet34_train_b8_{size}"] = lambda size=size: make_resnet34(torch, True, 8, size, device)
+    return cases
+
+
 # ---- PyTorch cases on the GPU -----------------------------------------------------------------
 # Every repeat ends with torch.cuda.synchronize(), so its time covers the GPU's work. A make_* may
 # return a third function, counters(): cumulative counts read before and after the timed repeats.
@@ -319,6 +526,7 @@ def torch_cases(torch, device="cpu"):
         cases["cuda_sum_f32_64M"] = lambda: make_cuda_sum(torch)
         cases["cuda_tiny_add"] = lambda: make_cuda_tiny_add(torch)
         cases["cuda_alloc_steady"] = lambda: make_cuda_alloc_steady(torch)
+        cases.update({"cuda_" + name: make for name, make in conv_cases(torch, "cuda").items()})
         return cases  # (cuda_memcpy_f32_256M is the vendor's yardstick: no PyTorch twin)
     cases = {f"gemm_f32_{n}": (lambda n=n: make_gemm(torch, n)) for n in (256, 512, 1024, 2048)}
     cases["add_f32_16M"] = lambda: make_add(torch)
@@ -328,6 +536,7 @@ def torch_cases(torch, device="cpu"):
     cases["tiny_train_step"] = lambda: make_train_step(torch)
     cases["ex2_sgd_step"] = lambda: make_ex2_step(torch)
     cases["ex3_adam_step"] = lambda: make_ex3_step(torch)
+    cases.update(conv_cases(torch, "cpu"))  # (fma_peak is Ember's yardstick: no PyTorch twin)
     return cases
 
 
@@ -383,8 +592,23 @@ def ember_metrics(result):
     return text
 
 
-def print_table(ember_results, torch_results, threads):
+def percent_of_peak(result, peak):
+    """'41' (this result's GFLOP/s as a percentage of the FMA peak), '-' when not a GFLOP/s result."""
+    if result is None or peak is None:
+        return "-"
+    value, unit = result["metrics"][0] if "metrics" in result else (result["metric"], result["unit"])
+    return f"{100 * value / peak:.0f}" if unit == "GFLOP/s" else "-"
+
+
+def print_table(ember_results, torch_results, threads, fma_peak=None, memory=None):
+    """The CPU table. fma_peak: Ember's fma_peak result (the denominator of '% of FMA peak'), or None;
+    memory: {'case', 'ember_mib', 'torch_mib'} from measure_peak_rss, or None."""
+    peak = None
+    if fma_peak and "error" not in fma_peak:  # a peak: from the fastest repeat (a busy neighbour only slows it)
+        peak = fma_peak["work"] / fma_peak["min_s"] / 1e9 if "work" in fma_peak else fma_peak["metric"]
     header = ["case", "Ember median", "PyTorch median", "ratio", "Ember metric", "PyTorch metric"]
+    if peak:
+        header.append("% of FMA peak (Ember / PyTorch)")
     rows = []
     for e in ember_results:
         name = e["case"]
@@ -395,17 +619,91 @@ def print_table(ember_results, torch_results, threads):
             name += " (default)"
         t = torch_results.get(torch_name(e["case"]))
         if t is None:
-            rows.append([name, format_time(e["median_s"]), "-", "-", ember_metrics(e), "-"])
-            continue
-        torch_metrics = ", ".join(f"{value:.2f} {unit}" for value, unit in t["metrics"])
-        ratio = f"{t['median_s'] / e['median_s']:.2f}"
-        rows.append([name, format_time(e["median_s"]), format_time(t["median_s"]), ratio, ember_metrics(e),
-                     torch_metrics])
+            row = [name, format_time(e["median_s"]), "-", "-", ember_metrics(e), "-"]
+        else:
+            torch_metrics = ", ".join(f"{value:.2f} {unit}" for value, unit in t["metrics"])
+            ratio = f"{t['median_s'] / e['median_s']:.2f}"
+            row = [name, format_time(e["median_s"]), format_time(t["median_s"]), ratio, ember_metrics(e),
+                   torch_metrics]
+        if peak:
+            mine, theirs = percent_of_peak(e, peak), percent_of_peak(t, peak)
+            row.append("-" if mine == "-" else f"{mine} / {theirs}")
+        rows.append(row)
+    if memory:
+        ember_mib, torch_mib = memory.get("ember_mib"), memory.get("torch_mib")
+        ratio = f"{torch_mib / ember_mib:.2f}" if ember_mib and torch_mib else "-"
+        rows.append([f"peak RSS (MiB), {memory['case']} alone", f"{ember_mib:.0f} MiB" if ember_mib else "failed",
+                     f"{torch_mib:.0f} MiB" if torch_mib else "failed", ratio, "-", "-"] + (["-"] if peak else []))
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     print(f"\nEmber vs PyTorch, {threads} threads (ratio = PyTorch time / Ember time; > 1: Ember is faster)")
+    if peak:
+        print(f"% of FMA peak: GFLOP/s at the median over Ember's fma_peak at its fastest repeat, {peak:.1f} GFLOP/s "
+              f"on {threads} threads")
+    if memory:
+        print("peak RSS: ratio = PyTorch's / Ember's (> 1: Ember needs less); PyTorch's includes its import")
+    left = (0, 4, 5)
     for row in [header, ["-" * w for w in widths]] + rows:
-        cells = (cell.ljust(w) if i in (0, 4, 5) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        cells = (cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
         print(" | ".join(cells).rstrip())
+
+
+def check_flop_counts(torch, ember_results):
+    """Compares the FLOPs per repeat that Ember counts (its JSON "work") for the convolution and
+    ResNet34 cases with the count made here from forward hooks on PyTorch's modules; prints one line
+    per mismatch and a summary. Returns the number of mismatches."""
+    checked, mismatches = 0, 0
+    for e in ember_results:
+        if "error" in e or "work" not in e:
+            continue
+        expected = case_flops(torch, e["case"])
+        if expected is None:
+            continue
+        checked += 1
+        if e["work"] != expected:
+            mismatches += 1
+            print(f"FLOP count MISMATCH for {e['case']}: Ember counts {e['work']:.0f}, "
+                  f"PyTorch's forward hooks {expected:.0f}", file=sys.stderr)
+    if checked:
+        verdict = "all equal" if mismatches == 0 else f"{mismatches} differ (see above)"
+        print(f"FLOP counts of the {checked} convolution/ResNet34 case(s), Ember's vs forward hooks on PyTorch's "
+              f"modules: {verdict}", flush=True)
+    return mismatches
+
+
+# ---- peak memory (--memory) -------------------------------------------------------------------
+
+
+def peak_rss_mib():
+    """This process's peak resident memory so far, in MiB (Linux reports ru_maxrss in KiB)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_peak_rss_child(torch, args):
+    """--peak-rss-of CASE: this process runs only that PyTorch case (warm-up, then --repeat repeats,
+    as ember_bench does) and prints its peak RSS as one JSON line (read before the FLOP count's
+    extra model is built)."""
+    repeat, *_ = torch_cases(torch, "cpu")[args.peak_rss_of]()
+    warm_up(repeat)
+    times = sorted(seconds_of(repeat) for _ in range(args.repeat or MIN_REPEATS))
+    print(json.dumps({"case": args.peak_rss_of, "median_s": statistics.median(times), "peak_rss_mib": peak_rss_mib()}))
+
+
+def measure_peak_rss(args):
+    """Ember's and PyTorch's peak RSS for MEMORY_CASE, each a fresh process that runs only that
+    case (warm-up and 2 timed steps) with args.threads threads."""
+    ember = [e for e in run_ember_binary(args, MEMORY_CASE, 2, ["--peak-rss"]) if e["case"] == MEMORY_CASE]
+    command = [sys.executable, os.path.abspath(__file__), "--threads", str(args.threads), "--repeat", "2",
+               "--peak-rss-of", MEMORY_CASE]
+    print("running:", " ".join(command), file=sys.stderr, flush=True)
+    child = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    torch_lines = read_ember_lines(child.stdout) if child.returncode == 0 else []
+    if child.returncode != 0:
+        print(f"torch_bench.py: warning: the PyTorch memory run failed (exit code {child.returncode})",
+              file=sys.stderr)
+    return {"case": MEMORY_CASE,
+            "ember_mib": ember[0].get("peak_rss_mib") if ember else None,
+            "torch_mib": torch_lines[0]["peak_rss_mib"] if torch_lines else None}
 
 
 # ---- the GPU table -----------------------------------------------------------------------------
@@ -496,17 +794,59 @@ def gpu_rows(ember, torch_results):
     return rows
 
 
+# The DNN ops on the GPU, each run by Ember twice: on its own CUDA kernels (cases ending _ember) and on
+# cuDNN (_cudnn), against PyTorch (which calls cuDNN). Targets: Ember on cuDNN within 10% of PyTorch
+# (the overhead around the library calls), Ember's own kernels within 2x of PyTorch.
+DNN_OPS = ["conv3x3_64_8x56", "conv3x3_64_8x56_fwdbwd", "conv7x7s2_8x224", "conv7x7s2_8x224_fwdbwd",
+           "bn2d_8x64x112", "bn2d_8x64x112_fwdbwd", "maxpool3x3s2_8x64x112", "maxpool3x3s2_8x64x112_fwdbwd",
+           "resnet34_train_b8_224", "resnet34_train_b64_224"]
+CUDNN_TARGET = 0.9  # Ember on cuDNN: at least 0.9 of PyTorch's throughput
+KERNELS_TARGET = 0.5  # Ember's own kernels: at least half of PyTorch's throughput
+
+
+def dnn_rows(ember, torch_results):
+    """Rows of the DNN table: op, Ember kernels, Ember + cuDNN, PyTorch, kernels/PyTorch, cuDNN/PyTorch, targets."""
+    e = {r["case"]: r for r in ember}
+    rows = []
+    for op in DNN_OPS:
+        kernels, cudnn = e.get(f"cuda_{op}_ember"), e.get(f"cuda_{op}_cudnn")
+        if kernels is None and cudnn is None:
+            continue
+        torch_op = torch_results.get(f"cuda_{op}")
+        goals = []
+        if rate(cudnn) and rate(torch_op):
+            met = rate(cudnn) >= CUDNN_TARGET * rate(torch_op)
+            goals.append(target(met, f"cuDNN >= {CUDNN_TARGET:.2f} of PyTorch"))
+        if rate(kernels) and rate(torch_op):
+            met = rate(kernels) >= KERNELS_TARGET * rate(torch_op)
+            goals.append(target(met, f"kernels >= {KERNELS_TARGET:.2f} of PyTorch"))
+        rows.append([op, gpu_cell(kernels), gpu_cell(cudnn), gpu_cell(torch_op), ratio(kernels, torch_op),
+                     ratio(cudnn, torch_op), "; ".join(goals) or "-"])
+    return rows
+
+
+def print_rows(header, rows, right_aligned):
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
+    for row in [header, ["-" * w for w in widths]] + rows:
+        cells = (cell.rjust(w) if i in right_aligned else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+        print(" | ".join(cells).rstrip())
+
+
 def print_gpu_table(ember_results, torch_results, title):
     header = ["op", "Ember", "vendor", "PyTorch", "Ember/vendor", "Ember/PyTorch", "target"]
     rows = gpu_rows(ember_results, torch_results)
     failed = [r["case"] for r in ember_results if "error" in r]
-    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     print(f"\n{title}")
     print("ratios: Ember's throughput / the other's (> 1: Ember is faster); times are medians; "
           "GEMM in plain FP32 (no TF32)")
-    for row in [header, ["-" * w for w in widths]] + rows:
-        cells = (cell.rjust(w) if i in (4, 5) else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
-        print(" | ".join(cells).rstrip())
+    if rows:
+        print_rows(header, rows, (4, 5))
+    rows = dnn_rows(ember_results, torch_results)
+    if rows:
+        print("\nDNN ops: Ember's own kernels and Ember on cuDNN (cuda::set_dnn_backend) vs PyTorch; "
+              "plain FP32 on all three (no TF32); GFLOP/s from 2 x conv/linear MACs (x3 with backward)")
+        print_rows(["op", "Ember kernels", "Ember + cuDNN", "PyTorch", "kernels/PyTorch", "cuDNN/PyTorch", "targets"],
+                   rows, (4, 5))
     if failed:
         print("failed Ember cases: " + ", ".join(failed))
 
@@ -514,6 +854,9 @@ def print_gpu_table(ember_results, torch_results, title):
 def main():
     args = parse_args()
     torch = import_torch(args.threads, args.device)  # first: it checks torch and sets the environment
+    if args.peak_rss_of:
+        run_peak_rss_child(torch, args)
+        return
     ember_results = run_ember(args)
     if args.device == "cuda":  # only the GPU cases, also when --ember-json holds more
         ember_results = [e for e in ember_results if e["case"].startswith("cuda_")]
@@ -540,8 +883,16 @@ def main():
             print(f"{versions}, {gpu}", file=sys.stderr)
         print_gpu_table(ember_results, torch_results, f"Ember vs vendor library vs PyTorch on {gpu} ({versions})")
     else:
+        fma_peak = next((e for e in ember_results if e["case"] == "fma_peak"), None)
+        gflop_cases = any(e.get("unit") == "GFLOP/s" for e in ember_results)
+        if fma_peak is None and gflop_cases and not args.ember_json:  # --filter left it out: the yardstick
+            fma_peak = next((e for e in run_ember_binary(args, "fma_peak", 0) if e["case"] == "fma_peak"), None)
+        memory = measure_peak_rss(args) if args.memory else None
         print(f"{versions}, {torch.get_num_threads()} threads", file=sys.stderr)
-        print_table(ember_results, {k: v for k, v in torch_results.items() if "error" not in v}, args.threads)
+        print_table(ember_results, {k: v for k, v in torch_results.items() if "error" not in v}, args.threads,
+                    fma_peak, memory)
+    if torch:
+        check_flop_counts(torch, ember_results)
     if args.save:
         with open(args.save, "w") as out:
             json.dump({"device": args.device, "threads": args.threads, "torch_version": versions,
