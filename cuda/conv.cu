@@ -13,7 +13,7 @@
 //   grad bias:      db[co] = sum over n, oh, ow of dout[n, co, oh, ow]
 // (the derivation is the CPU's: tensor/cpu/conv.cpp; this file mirrors it kernel by kernel).
 //
-// The forward has two algorithms (set_conv_algorithm, EMBER_CONV_ALGO=implicit|im2col):
+// The forward has two algorithms (set_conv_algorithm, EMBER_CUDA_CONV_ALGO=implicit|im2col):
 //   implicit (default): conv2d_implicit_gemm_kernel, one GEMM over all images whose B tiles are
 //                       gathered from the input while they are loaded: no cols buffer at all.
 //   im2col:             im2col_kernel writes cols for a chunk of images, the hand GEMM (gemm_hand.h)
@@ -59,11 +59,11 @@ const char* conv_algorithm_name(ConvAlgorithm algorithm) {
 }
 
 static ConvAlgorithm algorithm_from_environment() {
-  const char* text = std::getenv("EMBER_CONV_ALGO");
+  const char* text = std::getenv("EMBER_CUDA_CONV_ALGO");
   if (!text || !*text) return ConvAlgorithm::ImplicitGemm;
   ConvAlgorithm algorithm;
   EMBER_CHECK(try_parse_conv_algorithm(text, algorithm),
-              std::string("EMBER_CONV_ALGO must be 'implicit' or 'im2col', got '") + text + "'");
+              std::string("EMBER_CUDA_CONV_ALGO must be 'implicit' or 'im2col', got '") + text + "'");
   return algorithm;
 }
 
@@ -352,6 +352,9 @@ template <typename T>
 static void conv2d_implicit(T* y, const T* x, const T* w, const T* b, const ConvShape& s, const Conv2dGeometry& g,
                             int device, cudaStream_t stream) {
   const ConvArgs a = conv_args(s, g, s.N);
+  // the last tile's columns j0 + 63 are formed in int even past N P
+  EMBER_CHECK(s.N * s.P <= INT_MAX - kTileJ, "conv2d (cuda): N * OH * OW = " + std::to_string(s.N * s.P) +
+                                                 " is too large for the implicit GEMM's int columns");
   const int64_t tiles_j = (s.N * s.P + kTileJ - 1) / kTileJ, tiles_m = (s.C_out_g + kTileM - 1) / kTileM;
   EMBER_CHECK(tiles_m <= 65535 && s.groups <= 65535, "conv2d (cuda): " + std::to_string(s.C_out) +
                                                          " output channels in " + std::to_string(s.groups) +

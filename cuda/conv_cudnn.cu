@@ -12,7 +12,8 @@
 // FMA arithmetic (CUDNN_FMA_MATH: no TF32 tensor cores), so float32 is computed like Ember's kernels
 // and cuBLAS's default mode. The descriptors and chosen algorithms are cached per shape; workspaces
 // come from Ember's caching allocator (a uint8 tensor), so steady-state training asks the driver for
-// nothing. All work runs on Ember's stream (cudnn_handle() is bound to it).
+// nothing. All work runs on Ember's stream (cudnn_handle() is bound to it). Shapes cuDNN's int
+// descriptors cannot take (an empty extent, a tensor over 2^31 - 1 elements) run Ember's kernels.
 #include <array>
 #include <cstdint>
 #include <map>
@@ -121,14 +122,18 @@ ConvPlan& plan_for(const ConvShape& s, const Conv2dGeometry& g, DType dtype, int
 }
 
 // Of cuDNN's candidates (best first by its heuristics), the first that runs with FMA arithmetic.
+// The descriptor's CUDNN_FMA_MATH makes the heuristics label the float32 candidates CUDNN_FMA_MATH
+// (PyTorch asserts exactly this when TF32 is off); CUDNN_DEFAULT_MATH would permit TF32 tensor cores
+// on Ampere and later, so for float32 only FMA candidates are taken. float64 has no reduced-precision
+// mode (its tensor-core DMMA is IEEE double), so DEFAULT is fine there too.
 constexpr size_t kMaxWorkspace = size_t{2} << 30;
 template <typename Perf>
-bool usable(const Perf& perf) {
-  return perf.status == CUDNN_STATUS_SUCCESS && perf.mathType != CUDNN_TENSOR_OP_MATH &&
-         perf.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION && perf.memory <= kMaxWorkspace;
+bool usable(const Perf& perf, DType dtype) {
+  const bool fma = perf.mathType == CUDNN_FMA_MATH || (dtype == DType::Float64 && perf.mathType == CUDNN_DEFAULT_MATH);
+  return perf.status == CUDNN_STATUS_SUCCESS && fma && perf.memory <= kMaxWorkspace;
 }
 
-void choose_forward(cudnnHandle_t handle, ConvPlan& plan) {
+void choose_forward(cudnnHandle_t handle, ConvPlan& plan, DType dtype) {
   std::lock_guard<std::mutex> lock(plan_mutex());
   if (plan.have_forward) return;
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -136,7 +141,7 @@ void choose_forward(cudnnHandle_t handle, ConvPlan& plan) {
   EMBER_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, plan.x, plan.w, plan.conv, plan.y,
                                                            CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
   for (int i = 0; i < returned; ++i) {
-    if (!usable(perf[i])) continue;
+    if (!usable(perf[i], dtype)) continue;
     size_t bytes = 0;
     if (cudnnGetConvolutionForwardWorkspaceSize(handle, plan.x, plan.w, plan.conv, plan.y, perf[i].algo, &bytes) !=
         CUDNN_STATUS_SUCCESS)
@@ -147,7 +152,7 @@ void choose_forward(cudnnHandle_t handle, ConvPlan& plan) {
   throw Error("conv2d (cuDNN): cudnnGetConvolutionForwardAlgorithm_v7 offers no FMA algorithm for this shape");
 }
 
-void choose_backward_data(cudnnHandle_t handle, ConvPlan& plan) {
+void choose_backward_data(cudnnHandle_t handle, ConvPlan& plan, DType dtype) {
   std::lock_guard<std::mutex> lock(plan_mutex());
   if (plan.have_backward_data) return;
   cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -155,7 +160,7 @@ void choose_backward_data(cudnnHandle_t handle, ConvPlan& plan) {
   EMBER_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
       handle, plan.w, plan.y, plan.conv, plan.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
   for (int i = 0; i < returned; ++i) {
-    if (!usable(perf[i])) continue;
+    if (!usable(perf[i], dtype)) continue;
     size_t bytes = 0;
     if (cudnnGetConvolutionBackwardDataWorkspaceSize(handle, plan.w, plan.y, plan.conv, plan.x, perf[i].algo, &bytes) !=
         CUDNN_STATUS_SUCCESS)
@@ -166,7 +171,7 @@ void choose_backward_data(cudnnHandle_t handle, ConvPlan& plan) {
   throw Error("conv2d_backward (cuDNN): cudnnGetConvolutionBackwardDataAlgorithm_v7 offers no FMA algorithm");
 }
 
-void choose_backward_filter(cudnnHandle_t handle, ConvPlan& plan) {
+void choose_backward_filter(cudnnHandle_t handle, ConvPlan& plan, DType dtype) {
   std::lock_guard<std::mutex> lock(plan_mutex());
   if (plan.have_backward_filter) return;
   cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
@@ -174,7 +179,7 @@ void choose_backward_filter(cudnnHandle_t handle, ConvPlan& plan) {
   EMBER_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
       handle, plan.x, plan.y, plan.conv, plan.w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf));
   for (int i = 0; i < returned; ++i) {
-    if (!usable(perf[i])) continue;
+    if (!usable(perf[i], dtype)) continue;
     size_t bytes = 0;
     if (cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, plan.x, plan.y, plan.conv, plan.w, perf[i].algo,
                                                        &bytes) != CUDNN_STATUS_SUCCESS)
@@ -184,6 +189,16 @@ void choose_backward_filter(cudnnHandle_t handle, ConvPlan& plan) {
     return;
   }
   throw Error("conv2d_backward (cuDNN): cudnnGetConvolutionBackwardFilterAlgorithm_v7 offers no FMA algorithm");
+}
+
+// Can cuDNN's legacy API take this convolution? Its descriptors are int and reject an empty
+// extent, and its kernels index a tensor with int (PyTorch splits the batch beyond 2^31 - 1
+// elements). Anything else (no input channels, an empty batch, a huge tensor) runs Ember's kernels.
+bool cudnn_takes(const ConvShape& s) {
+  for (int64_t extent : {s.N, s.C_in, s.H, s.W, s.C_out, s.KH, s.KW, s.OH, s.OW})
+    if (extent <= 0) return false;
+  return s.N * s.C_in * s.H * s.W <= INT32_MAX && s.N * s.C_out * s.OH * s.OW <= INT32_MAX &&
+         s.C_out * s.K <= INT32_MAX;
 }
 
 // A workspace of `bytes` from the caching allocator (kept alive by the returned tensor until the
@@ -205,7 +220,7 @@ void conv2d_cudnn(const Tensor& out, const Tensor& input_in, const Tensor& weigh
   prepare(out);
   const cudnnHandle_t handle = cudnn_handle();
   ConvPlan& plan = plan_for(s, g, dtype, out.device().index);
-  choose_forward(handle, plan);
+  choose_forward(handle, plan, dtype);
   const Tensor space = workspace(plan.forward_workspace, out.device());
   const Scalars scalar(dtype);
   EMBER_CUDNN_CHECK(cudnnConvolutionForward(handle, scalar.one(), plan.x, input.raw_data(), plan.w, weight.raw_data(),
@@ -241,7 +256,7 @@ void conv2d_backward_cudnn(const Tensor& grad_input, const Tensor& grad_weight, 
     EMBER_CUDNN_CHECK(cudnnConvolutionBackwardBias(handle, scalar.one(), plan.y, grad_out.raw_data(), scalar.zero(),
                                                    plan.bias, grad_bias.raw_data()));
   if (grad_weight.defined()) {
-    choose_backward_filter(handle, plan);
+    choose_backward_filter(handle, plan, dtype);
     const Tensor space = workspace(plan.backward_filter_workspace, grad_out.device());
     EMBER_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, scalar.one(), plan.x, input.raw_data(), plan.y,
                                                      grad_out.raw_data(), plan.conv, plan.backward_filter_algo,
@@ -249,7 +264,7 @@ void conv2d_backward_cudnn(const Tensor& grad_input, const Tensor& grad_weight, 
                                                      plan.w, grad_weight.raw_data()));
   }
   if (grad_input.defined()) {
-    choose_backward_data(handle, plan);
+    choose_backward_data(handle, plan, dtype);
     const Tensor space = workspace(plan.backward_data_workspace, grad_out.device());
     EMBER_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, scalar.one(), plan.w, weight.raw_data(), plan.y,
                                                    grad_out.raw_data(), plan.conv, plan.backward_data_algo,
@@ -265,7 +280,7 @@ void conv2d(const Tensor& out, const Tensor& input, const Tensor& weight, const 
             const Conv2dGeometry& geometry) {
   if (dnn_backend() == DnnBackend::Cudnn) {  // never true in a build without cuDNN (selecting it throws)
 #ifdef EMBER_HAVE_CUDNN
-    return conv2d_cudnn(out, input, weight, bias, geometry);
+    if (cudnn_takes(conv_shape(input, weight, out, geometry))) return conv2d_cudnn(out, input, weight, bias, geometry);
 #endif
   }
   conv2d_ember(out, input, weight, bias, geometry);
@@ -276,7 +291,8 @@ void conv2d_backward(const Tensor& grad_input, const Tensor& grad_weight, const 
                      const Conv2dGeometry& geometry) {
   if (dnn_backend() == DnnBackend::Cudnn) {
 #ifdef EMBER_HAVE_CUDNN
-    return conv2d_backward_cudnn(grad_input, grad_weight, grad_bias, grad_out, input, weight, geometry);
+    if (cudnn_takes(conv_shape(input, weight, grad_out, geometry)))
+      return conv2d_backward_cudnn(grad_input, grad_weight, grad_bias, grad_out, input, weight, geometry);
 #endif
   }
   conv2d_backward_ember(grad_input, grad_weight, grad_bias, grad_out, input, weight, geometry);

@@ -56,7 +56,7 @@ const char* dnn_backend_name(DnnBackend backend);
 
 // Ember's own convolution forward (cuda/conv.cu): ImplicitGemm (the default) gathers the input
 // into the GEMM's shared-memory tiles on the fly; Im2colGemm writes the cols buffer and calls the
-// hand GEMM. The initial choice comes from EMBER_CONV_ALGO=implicit|im2col.
+// hand GEMM. The initial choice comes from EMBER_CUDA_CONV_ALGO=implicit|im2col.
 enum class ConvAlgorithm { ImplicitGemm, Im2colGemm };
 void set_conv_algorithm(ConvAlgorithm algorithm);
 ConvAlgorithm conv_algorithm();

@@ -87,22 +87,60 @@ cudnnDataType_t cudnn_data_type(DType dtype) {
   throw Error(std::string("cuDNN backend: expected float32 or float64 tensors, got ") + dtype_name(dtype));
 }
 
-// One handle per device, never destroyed (tensors and handles may outlive static destructors, as
-// the device table in context.cpp does).
+// One handle per (thread, device). cuDNN is thread-safe only as long as no two host threads use
+// one handle at the same time, so each thread gets its own, bound to the same stream of that device
+// (the order of the work stays the program's order, as the allocator requires). A thread that ends
+// returns its handles to a pool that later threads take from; handles are never destroyed (tensors
+// and handles may outlive static destructors, as the device table in context.cpp does).
+namespace {
+
+struct HandlePool {
+  std::mutex mutex;
+  std::vector<std::vector<cudnnHandle_t>> free_by_device;
+};
+HandlePool& handle_pool() {
+  static auto* pool = new HandlePool;  // never destroyed: threads may end after static destructors
+  return *pool;
+}
+
+struct ThreadHandles {
+  std::vector<cudnnHandle_t> by_device;
+  ~ThreadHandles() {
+    HandlePool& pool = handle_pool();
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    for (size_t device = 0; device < by_device.size(); ++device) {
+      if (!by_device[device]) continue;
+      if (pool.free_by_device.size() <= device) pool.free_by_device.resize(device + 1);
+      pool.free_by_device[device].push_back(by_device[device]);
+    }
+  }
+};
+
+cudnnHandle_t new_or_pooled_handle(int device) {
+  HandlePool& pool = handle_pool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    if (pool.free_by_device.size() > static_cast<size_t>(device) && !pool.free_by_device[device].empty()) {
+      cudnnHandle_t handle = pool.free_by_device[device].back();
+      pool.free_by_device[device].pop_back();
+      return handle;
+    }
+  }
+  cudnnHandle_t handle = nullptr;
+  EMBER_CUDNN_CHECK(cudnnCreate(&handle));  // on the current device
+  EMBER_CUDNN_CHECK(cudnnSetStream(handle, stream(device)));
+  return handle;
+}
+
+}  // namespace
+
 cudnnHandle_t cudnn_handle() {
-  static std::mutex mutex;
-  static std::vector<cudnnHandle_t> handles;
+  thread_local ThreadHandles handles;
   int device = 0;
   EMBER_CUDA_CHECK(cudaGetDevice(&device));
-  std::lock_guard<std::mutex> lock(mutex);
-  if (handles.size() <= static_cast<size_t>(device)) handles.resize(device + 1, nullptr);
-  if (!handles[device]) {
-    cudnnHandle_t handle = nullptr;
-    EMBER_CUDNN_CHECK(cudnnCreate(&handle));
-    EMBER_CUDNN_CHECK(cudnnSetStream(handle, stream(device)));
-    handles[device] = handle;
-  }
-  return handles[device];
+  if (handles.by_device.size() <= static_cast<size_t>(device)) handles.by_device.resize(device + 1, nullptr);
+  if (!handles.by_device[device]) handles.by_device[device] = new_or_pooled_handle(device);
+  return handles.by_device[device];
 }
 #endif
 

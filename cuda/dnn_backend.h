@@ -26,9 +26,10 @@
 namespace ember::cuda {
 
 #ifdef EMBER_HAVE_CUDNN
-// The cuDNN handle of the current device (the one prepare(t) made current), created on first use
-// and bound to Ember's stream of that device (cudnnSetStream), so cuDNN's work is ordered with
-// Ember's kernels and the caching allocator's reuse stays safe.
+// This thread's cuDNN handle of the current device (the one prepare(t) made current), created on
+// first use and bound to Ember's stream of that device (cudnnSetStream), so cuDNN's work is ordered
+// with Ember's kernels and the caching allocator's reuse stays safe. One per thread: cuDNN forbids
+// two host threads using one handle at the same time.
 cudnnHandle_t cudnn_handle();
 
 // float32 -> CUDNN_DATA_FLOAT, float64 -> CUDNN_DATA_DOUBLE; any other dtype is an error naming it.

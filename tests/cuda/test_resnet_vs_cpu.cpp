@@ -74,6 +74,12 @@ void compare(const Run& gpu, const Run& cpu, double tolerance, double grad_toler
   }
 }
 
+// Restores Ember's backend when the test case ends, also when a REQUIRE throws out of it (the
+// tests that follow must not run on cuDNN by accident).
+struct RestoreEmberBackend {
+  ~RestoreEmberBackend() { cuda::set_dnn_backend(cuda::DnnBackend::Ember); }
+};
+
 std::vector<cuda::DnnBackend> backends() {
   std::vector<cuda::DnnBackend> list = {cuda::DnnBackend::Ember};
   if (cuda::cudnn_available()) list.push_back(cuda::DnnBackend::Cudnn);
@@ -84,20 +90,20 @@ std::vector<cuda::DnnBackend> backends() {
 
 TEST_CASE("resnet34 on the GPU = on the CPU: float64, every gradient, both backends") {
   const Run cpu = run_resnet34(Device::cpu(), DType::Float64);
+  RestoreEmberBackend restore;
   for (cuda::DnnBackend backend : backends()) {
     INFO("backend ", cuda::dnn_backend_name(backend));
     cuda::set_dnn_backend(backend);
     compare(run_resnet34(test_device(), DType::Float64), cpu, 1e-10, 1e-8);
   }
-  cuda::set_dnn_backend(cuda::DnnBackend::Ember);
 }
 
 TEST_CASE("resnet34 on the GPU = on the CPU: float32 (1e-4; gradients 5e-3: 30 training-mode batch norms)") {
   const Run cpu = run_resnet34(Device::cpu(), DType::Float32);
+  RestoreEmberBackend restore;
   for (cuda::DnnBackend backend : backends()) {
     INFO("backend ", cuda::dnn_backend_name(backend));
     cuda::set_dnn_backend(backend);
     compare(run_resnet34(test_device(), DType::Float32), cpu, 1e-4, 5e-3);
   }
-  cuda::set_dnn_backend(cuda::DnnBackend::Ember);
 }
