@@ -72,8 +72,13 @@ Case gemm_case(int64_t n, GemmBackend route, GemmBackend default_route) {
   c.make = [n, route] {
     Tensor a = randn({n, n}), b = randn({n, n});
     return std::function<void()>([a, b, route] {
-      set_gemm_backend(route);  // cheap; keeps each case on its own route whatever ran before
+      // Each GEMM case runs on its own route and then puts the default back: the cases after it
+      // (convolutions, ResNet34) must not inherit, say, OpenBLAS, whose own threads would fight
+      // Ember's for the cores inside the convolution's parallel loop.
+      const GemmBackend previous = gemm_backend();
+      set_gemm_backend(route);
       Tensor product = matmul(a, b);
+      set_gemm_backend(previous);
     });
   };
   return c;

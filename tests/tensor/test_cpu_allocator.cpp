@@ -1,5 +1,6 @@
-// The CPU block cache (tensor/cpu/allocator.h): freed blocks come back for the next request of
-// their size class, large blocks are not kept, and empty_cache gives everything back.
+// The CPU block caches (tensor/cpu/allocator.h): freed blocks come back for the next request of
+// their size class, large blocks come back for the next request of their exact page-rounded size
+// (up to a cap), and empty_cache gives everything back.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -30,9 +31,34 @@ TEST_CASE("cpu allocator: a freed block is reused by the next request of its cla
 
   void* big = cpu::allocate(cpu::kMaxCachedBlock * 2, 0);
   cpu::deallocate(big, cpu::kMaxCachedBlock * 2);
-  CHECK(cpu::cpu_cached_bytes() == 4032);  // the big block went back to the system
+  CHECK(cpu::cpu_cached_bytes() == 4032);  // the big block is not in the small-block lists
   cpu::cpu_empty_cache();
   CHECK(cpu::cpu_cached_bytes() == 0);
+}
+
+TEST_CASE("cpu allocator: large blocks are reused by exact size, page aligned, and capped") {
+  cpu::cpu_empty_cache();
+  const size_t size = cpu::kMaxCachedBlock * 3 + 100;  // rounded up to whole 4 KiB pages
+  const size_t pages = (size + 4095) / 4096 * 4096;
+  void* a = cpu::allocate(size, 0);
+  CHECK(reinterpret_cast<uintptr_t>(a) % 4096 == 0);
+  static_cast<char*>(a)[size - 1] = 7;  // the whole block is writable
+  cpu::deallocate(a, size);
+  CHECK(cpu::cpu_cached_large_bytes() == pages);
+  void* other = cpu::allocate(size + 8192, 0);  // another size: a new block
+  CHECK(other != a);
+  CHECK(cpu::cpu_cached_large_bytes() == pages);
+  void* b = cpu::allocate(size, 0);  // the same size: the cached block
+  CHECK(b == a);
+  CHECK(cpu::cpu_cached_large_bytes() == 0);
+  cpu::deallocate(b, size);
+  cpu::deallocate(other, size + 8192);
+  // a block larger than the whole cap is unmapped at once
+  void* huge = cpu::allocate(cpu::kMaxLargeCachedBytes + 4096, 0);
+  cpu::deallocate(huge, cpu::kMaxLargeCachedBytes + 4096);
+  CHECK(cpu::cpu_cached_large_bytes() == pages + (size + 8192 + 4095) / 4096 * 4096);
+  cpu::cpu_empty_cache();
+  CHECK(cpu::cpu_cached_large_bytes() == 0);
 }
 
 TEST_CASE("cpu allocator: tensors in a loop stop asking the system for memory") {
