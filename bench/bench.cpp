@@ -17,6 +17,7 @@
 #include <sys/resource.h>  // getrusage: the peak resident memory of --peak-rss
 
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -413,8 +414,14 @@ Options parse_options(int argc, char** argv) {
 }
 
 // ---- main ----------------------------------------------------------------------------------------
-// The high-water mark of this process's resident memory, in MiB (Linux reports ru_maxrss in KiB).
+// The high-water mark of this process's resident memory, in MiB: VmHWM from /proc/self/status.
+// Not getrusage's ru_maxrss: Linux carries that over exec from the process that forked us, so a
+// benchmark started by torch_bench.py would report the Python parent's size (~880 MiB with torch
+// loaded) instead of its own. ru_maxrss (KiB) only where /proc is missing.
 double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;  // "VmHWM:  123456 kB"
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return double(usage.ru_maxrss) / 1024;

@@ -674,7 +674,16 @@ def check_flop_counts(torch, ember_results):
 
 
 def peak_rss_mib():
-    """This process's peak resident memory so far, in MiB (Linux reports ru_maxrss in KiB)."""
+    """This process's peak resident memory so far, in MiB: VmHWM from /proc/self/status (Linux
+    carries ru_maxrss over exec from the forking parent, which would report this script's parent's
+    size); ru_maxrss (KiB) where /proc is missing."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

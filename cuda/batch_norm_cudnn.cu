@@ -34,22 +34,9 @@ namespace ember::cuda {
 #ifdef EMBER_HAVE_CUDNN
 namespace {
 
-// Scoped cuDNN descriptors.
-class TensorDescriptor {
- public:
-  TensorDescriptor() { EMBER_CUDNN_CHECK(cudnnCreateTensorDescriptor(&descriptor_)); }
-  ~TensorDescriptor() { cudnnDestroyTensorDescriptor(descriptor_); }
-  TensorDescriptor(const TensorDescriptor&) = delete;
-  TensorDescriptor& operator=(const TensorDescriptor&) = delete;
-  operator cudnnTensorDescriptor_t() const { return descriptor_; }
-
- private:
-  cudnnTensorDescriptor_t descriptor_ = nullptr;
-};
-
 // x (N, C, *) as cuDNN's (N, C, S, 1), and the (1, C, 1, 1) descriptor of the per-channel tensors.
 struct BatchNormDescriptors {
-  TensorDescriptor x, channel;
+  CudnnTensorDescriptor x, channel;
   int64_t M = 0;  // values per channel, N * S
   explicit BatchNormDescriptors(const Tensor& x_tensor) {
     int64_t S = 1;

@@ -87,6 +87,14 @@ cudnnDataType_t cudnn_data_type(DType dtype) {
   throw Error(std::string("cuDNN backend: expected float32 or float64 tensors, got ") + dtype_name(dtype));
 }
 
+CudnnTensorDescriptor::CudnnTensorDescriptor() { EMBER_CUDNN_CHECK(cudnnCreateTensorDescriptor(&descriptor_)); }
+
+CudnnTensorDescriptor::CudnnTensorDescriptor(const Tensor& t) : CudnnTensorDescriptor() {
+  EMBER_CUDNN_CHECK(cudnnSetTensor4dDescriptor(descriptor_, CUDNN_TENSOR_NCHW, cudnn_data_type(t.dtype()),
+                                               static_cast<int>(t.size(0)), static_cast<int>(t.size(1)),
+                                               static_cast<int>(t.size(2)), static_cast<int>(t.size(3))));
+}
+
 // One handle per (thread, device). cuDNN is thread-safe only as long as no two host threads use
 // one handle at the same time, so each thread gets its own, bound to the same stream of that device
 // (the order of the work stays the program's order, as the allocator requires). A thread that ends

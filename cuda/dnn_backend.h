@@ -18,6 +18,7 @@
 #pragma once
 #include "cuda/cuda_api.h"
 #include "tensor/dtype.h"
+#include "tensor/tensor.h"
 
 #ifdef EMBER_HAVE_CUDNN
 #include <cudnn.h>
@@ -36,6 +37,21 @@ cudnnHandle_t cudnn_handle();
 cudnnDataType_t cudnn_data_type(DType dtype);
 
 [[noreturn]] void throw_cudnn_error(cudnnStatus_t status, const char* call, const char* file, int line);
+
+// A scoped cudnnTensorDescriptor_t (destroyed with the object). Made from a tensor, it describes
+// that contiguous (N, C, H, W) tensor; made empty, the caller sets it.
+class CudnnTensorDescriptor {
+ public:
+  CudnnTensorDescriptor();
+  explicit CudnnTensorDescriptor(const Tensor& nchw);
+  ~CudnnTensorDescriptor() { cudnnDestroyTensorDescriptor(descriptor_); }
+  CudnnTensorDescriptor(const CudnnTensorDescriptor&) = delete;
+  CudnnTensorDescriptor& operator=(const CudnnTensorDescriptor&) = delete;
+  operator cudnnTensorDescriptor_t() const { return descriptor_; }
+
+ private:
+  cudnnTensorDescriptor_t descriptor_ = nullptr;
+};
 #endif
 
 }  // namespace ember::cuda

@@ -52,25 +52,6 @@ bool even_bins(const Tensor& in, const Tensor& out, Pool2dArgs& a) {
   return true;
 }
 
-// Scoped cuDNN descriptors.
-class TensorDescriptor {
- public:
-  // A contiguous (N,C,H,W) tensor.
-  explicit TensorDescriptor(const Tensor& t) {
-    EMBER_CUDNN_CHECK(cudnnCreateTensorDescriptor(&descriptor_));
-    EMBER_CUDNN_CHECK(cudnnSetTensor4dDescriptor(descriptor_, CUDNN_TENSOR_NCHW, cudnn_data_type(t.dtype()),
-                                                 static_cast<int>(t.size(0)), static_cast<int>(t.size(1)),
-                                                 static_cast<int>(t.size(2)), static_cast<int>(t.size(3))));
-  }
-  ~TensorDescriptor() { cudnnDestroyTensorDescriptor(descriptor_); }
-  TensorDescriptor(const TensorDescriptor&) = delete;
-  TensorDescriptor& operator=(const TensorDescriptor&) = delete;
-  operator cudnnTensorDescriptor_t() const { return descriptor_; }
-
- private:
-  cudnnTensorDescriptor_t descriptor_ = nullptr;
-};
-
 // Average pooling with the divisor kh * kw (padding counts as zeros).
 class AveragePoolDescriptor {
  public:
@@ -94,7 +75,7 @@ class AveragePoolDescriptor {
 void avg_pool2d_cudnn(const Tensor& out, const Tensor& in_any, const Pool2dArgs& a) {
   const Tensor in = contiguous_as(in_any, in_any.dtype());
   prepare(in);
-  const TensorDescriptor x(in), y(out);
+  const CudnnTensorDescriptor x(in), y(out);
   const AveragePoolDescriptor pool(a);
   int n = 0, c = 0, h = 0, w = 0;
   EMBER_CUDNN_CHECK(cudnnGetPooling2dForwardOutputDim(pool, x, &n, &c, &h, &w));
@@ -113,7 +94,7 @@ void avg_pool2d_cudnn(const Tensor& out, const Tensor& in_any, const Pool2dArgs&
 void avg_pool2d_backward_cudnn(const Tensor& grad_in, const Tensor& grad_out_any, const Pool2dArgs& a) {
   const Tensor grad_out = contiguous_as(grad_out_any, grad_out_any.dtype());
   prepare(grad_out);
-  const TensorDescriptor x(grad_in), y(grad_out);
+  const CudnnTensorDescriptor x(grad_in), y(grad_out);
   const AveragePoolDescriptor pool(a);
   visit_floating("avg_pool2d backward", grad_out.dtype(), [&]<typename T>() {
     const T one = 1, zero = 0;

@@ -82,6 +82,17 @@ void* allocate(size_t nbytes, int /*device_index*/) {
       c.large_cached_bytes -= pages;
       return p;
     }
+    // A miss: the cached blocks are of sizes this phase of the step does not ask for now; keep at
+    // most kLargeCacheAfterMiss of them (unmapping the largest first) rather than let them all
+    // sit in memory next to the new block.
+    while (c.large_cached_bytes > kLargeCacheAfterMiss) {  // the largest first
+      auto largest = c.large_free_lists.end();
+      for (auto it = c.large_free_lists.begin(); it != c.large_free_lists.end(); ++it)
+        if (!it->second.empty() && (largest == c.large_free_lists.end() || it->first > largest->first)) largest = it;
+      munmap(largest->second.back(), largest->first);
+      largest->second.pop_back();
+      c.large_cached_bytes -= largest->first;
+    }
   }
   return map_large(pages);
 }

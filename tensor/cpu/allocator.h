@@ -9,9 +9,11 @@
 //
 // Larger blocks are pages of their own (mmap) and wait in a second cache keyed by their exact
 // page-rounded size, up to kMaxLargeCachedBytes: a step's activations and gradients have the same
-// sizes every step, so they are reused without page faults, and a block that does not fit the
-// cache is unmapped at once (glibc's free would keep it in its heap, so the process would hold the
-// memory of every size it ever freed).
+// sizes every step, so they are reused without page faults. A request the cache cannot serve
+// first trims it to kLargeCacheAfterMiss (unmapping the largest blocks), and a block that does
+// not fit the cache is unmapped at once, so the process holds little more than its live tensors
+// (glibc's free keeps freed large blocks in its heap: in a ResNet34 training step that was 150
+// MiB above the live peak; with this cache the step's peak RSS went from 820 to 700 MiB).
 #pragma once
 #include <cstddef>
 
@@ -20,6 +22,7 @@ namespace ember::cpu {
 constexpr size_t kMaxCachedBlock = size_t(1) << 20;
 constexpr size_t kMaxCachedBytes = size_t(256) << 20;
 constexpr size_t kMaxLargeCachedBytes = size_t(128) << 20;
+constexpr size_t kLargeCacheAfterMiss = size_t(32) << 20;
 
 size_t cpu_size_class(size_t nbytes);  // the size a request is served with (nbytes itself above 1 MiB)
 void* allocate(size_t nbytes, int device_index);
