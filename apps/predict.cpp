@@ -70,8 +70,7 @@ std::string architecture_of(const SafetensorsFile& file, const std::string& path
 
 int run_predict(int argc, char** argv) {
   Cli cli("ember predict", "Classify images with a ResNet and torchvision-named safetensors weights.");
-  CommonOptions& common = cli.add_common("");
-  std::string weights, arch, labels_path;
+  std::string weights, arch, labels_path, device_name = "cpu";
   int64_t top = 5;
   bool json = false;
   std::vector<std::string> images;
@@ -79,6 +78,7 @@ int run_predict(int argc, char** argv) {
   cli.option("--arch", &arch, "resnet18 or resnet34 (default: from the file)");
   cli.option("--labels", &labels_path, "class names, one per line (default: the file's categories metadata)");
   cli.option("--top", &top, "how many classes to show per image", 1);
+  cli.option("--device", &device_name, "cpu or cuda[:N]");
   cli.flag("--json", &json, "one JSON line per image: the top classes and every raw logit");
   cli.positional("IMAGE", &images, "image files (JPEG, PNG, BMP, GIF, ...; any size)");
   if (!cli.parse(argc, argv)) return cli.exit_code();
@@ -87,7 +87,7 @@ int run_predict(int argc, char** argv) {
     return 2;
   }
   try {
-    const Device device = common.parsed_device();
+    const Device device = parse_device(device_name);
     const SafetensorsFile file = load_safetensors(weights);
     if (arch.empty()) arch = architecture_of(file, weights);
     EMBER_CHECK(arch == "resnet18" || arch == "resnet34", "--arch: expected resnet18 or resnet34, got '" + arch + "'");
