@@ -45,6 +45,12 @@ Image decode_image(std::string_view bytes, const std::string& source_name) {
   EMBER_CHECK(!bytes.empty(), "load_image: '" + source_name + "' is empty (0 bytes), not an image");
   EMBER_CHECK(bytes.size() <= size_t(INT32_MAX), "load_image: '" + source_name + "' is larger than 2 GiB");
   int width = 0, height = 0, channels_in_file = 0;
+  const auto* begin = reinterpret_cast<const stbi_uc*>(bytes.data());
+  if (stbi_info_from_memory(begin, int(bytes.size()), &width, &height, &channels_in_file))
+    EMBER_CHECK(int64_t(width) * height <= kMaxImagePixels,
+                "load_image: '" + source_name + "' says it is " + std::to_string(width) + "x" + std::to_string(height) +
+                    " pixels, over the limit of " + std::to_string(kMaxImagePixels) +
+                    " (vision::kMaxImagePixels): not decoded");
   stbi_uc* data = stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), int(bytes.size()), &width,
                                         &height, &channels_in_file, 3);
   EMBER_CHECK(data != nullptr, "load_image: cannot decode '" + source_name + "': " + stbi_failure_reason() +

@@ -30,6 +30,10 @@ struct Image {
 // (not composited), 16-bit samples keep their high byte. No EXIF rotation (fastai applies none).
 // An unreadable, empty, truncated or non-image file throws an Error naming the file and the
 // decoder's reason. (JPEG decoders may differ from libjpeg's by a level or two in some pixels.)
+// Files over kMaxImagePixels (width x height, read from the header before anything is decoded)
+// are refused with an error that gives their size: a few-KB "decompression bomb" must not make
+// the loader allocate gigabytes.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 28;  // 268 M pixels, ~800 MB as 8-bit RGB
 Image load_image(const std::string& path);
 Image decode_image(std::string_view bytes, const std::string& source_name);
 

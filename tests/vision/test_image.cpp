@@ -132,6 +132,14 @@ TEST_CASE("bad image files and boxes give errors that name them") {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   check_throws([&] { vision::decode_image(std::string_view(bytes).substr(0, bytes.size() / 2), "half.png"); },
                {"half.png"});
+  // a "decompression bomb": the same PNG whose header claims 17000 x 17000 pixels (IHDR width and
+  // height, big-endian, at bytes 16..23) is refused before anything is decoded
+  std::string bomb = bytes;
+  for (int field = 0; field < 2; ++field) {
+    const uint32_t value = 17000;
+    for (int k = 0; k < 4; ++k) bomb[size_t(16 + 4 * field + k)] = char((value >> (8 * (3 - k))) & 0xff);
+  }
+  check_throws([&] { vision::decode_image(bomb, "bomb.png"); }, {"bomb.png", "17000x17000", "over the limit"});
   check_throws([&] { vision::crop(Image(10, 10), 5, 5, 6, 2); }, {"does not lie inside", "10x10"});
   check_throws([&] { vision::center_crop(Image(10, 300), 224); }, {"224x224", "10x300"});
   check_throws([&] { vision::resize_bilinear(Image(4, 4), 0, 3); }, {"positive", "0x3"});
