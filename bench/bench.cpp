@@ -17,8 +17,8 @@
 #include <sys/resource.h>  // getrusage: the peak resident memory of --peak-rss
 
 #include <cstdio>
-#include <fstream>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 

@@ -368,7 +368,7 @@ template <typename T>
 static void conv2d_im2col(T* y, const T* x, const T* w, const T* b, const ConvShape& s, const Conv2dGeometry& g,
                           int device, cudaStream_t stream, Device where) {
   // 1x1, stride 1, no padding: cols_g of image n is the input's own (C_in_g, P) block
-  const bool direct = s.KH == 1 && s.KW == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
+  const bool direct = s.direct;
   const int64_t chunk = images_per_chunk(s);
   Tensor cols = direct ? Tensor() : empty({s.C_in * s.KH * s.KW * chunk * s.P}, dtype_of<T>(), where);
   for (int64_t n0 = 0; n0 < s.N; n0 += chunk) {

@@ -29,6 +29,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "tensor/conv_shape.h"
 #include "tensor/cpu/cpu_kernels.h"
 #include "tensor/cpu/gemm.h"
 #include "tensor/cpu/winograd.h"
@@ -43,22 +44,6 @@ using Geometry = DeviceKernels::Conv2dGeometry;
 // Below this many columns a GEMM wastes part of its 16-wide micro-tiles and its packing: small
 // images are batched up to at least this width.
 constexpr int64_t kMinGemmColumns = 256;
-
-struct ConvShape {
-  int64_t N, C_in, H, W, C_out, KH, KW, OH, OW, groups, C_in_g, C_out_g, K, P;
-  bool direct;  // 1x1, stride 1, no padding: cols is the input itself
-};
-
-ConvShape shape_of(const Tensor& input, const Tensor& weight, const Tensor& out_like, const Geometry& g) {
-  ConvShape s{};
-  s.N = input.size(0), s.C_in = input.size(1), s.H = input.size(2), s.W = input.size(3);
-  s.C_out = weight.size(0), s.KH = weight.size(2), s.KW = weight.size(3);
-  s.OH = out_like.size(2), s.OW = out_like.size(3);
-  s.groups = g.groups, s.C_in_g = s.C_in / g.groups, s.C_out_g = s.C_out / g.groups;
-  s.K = s.C_in_g * s.KH * s.KW, s.P = s.OH * s.OW;
-  s.direct = s.KH == 1 && s.KW == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0;
-  return s;
-}
 
 // ---- algorithm choice ---------------------------------------------------------------------------
 
@@ -316,7 +301,7 @@ template <typename T>
 void conv2d_typed(const Tensor& out, const Tensor& input_in, const Tensor& weight_in, const Tensor& bias,
                   const Geometry& g) {
   const Tensor input = contiguous_cpu(input_in), weight = contiguous_cpu(weight_in);
-  const ConvShape s = shape_of(input, weight, out, g);
+  const ConvShape s = conv_shape(input, weight, out, g);
   const T* x = static_cast<const T*>(input.raw_data());
   const T* w = static_cast<const T*>(weight.raw_data());
   T* y = static_cast<T*>(out.raw_data());
@@ -333,7 +318,7 @@ void conv2d_backward_typed(const Tensor& grad_input, const Tensor& grad_weight, 
                            const Geometry& g) {
   const Tensor input = contiguous_cpu(input_in), weight = contiguous_cpu(weight_in);
   const Tensor grad_out = contiguous_cpu(grad_out_in);
-  const ConvShape s = shape_of(input, weight, grad_out, g);
+  const ConvShape s = conv_shape(input, weight, grad_out, g);
   const T* x = static_cast<const T*>(input.raw_data());
   const T* w = static_cast<const T*>(weight.raw_data());
   const T* dy = static_cast<const T*>(grad_out.raw_data());

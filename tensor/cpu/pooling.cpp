@@ -76,6 +76,16 @@ void for_planes(int64_t planes, int64_t work_per_plane, Fn&& fn) {
 int64_t bin_start(int64_t i, int64_t out_size, int64_t in_size) { return (i * in_size) / out_size; }
 int64_t bin_end(int64_t i, int64_t out_size, int64_t in_size) { return ((i + 1) * in_size + out_size - 1) / out_size; }
 
+// fn(oh, ow, h0, h1, w0, w1) for every bin of an adaptive (in_h, in_w) -> (out_h, out_w) pooling:
+// output (oh, ow) covers input rows [h0, h1) and columns [w0, w1).
+template <typename Fn>
+void for_each_adaptive_bin(int64_t out_h, int64_t out_w, int64_t in_h, int64_t in_w, Fn&& fn) {
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const int64_t h0 = bin_start(oh, out_h, in_h), h1 = bin_end(oh, out_h, in_h);
+    for (int64_t ow = 0; ow < out_w; ++ow) fn(oh, ow, h0, h1, bin_start(ow, out_w, in_w), bin_end(ow, out_w, in_w));
+  }
+}
+
 // The max over rows [h0, h1) and columns [w0, w1) of a plane (already clipped to the image),
 // with the flat position h * W + w of the first maximum. A NaN wins (and stays), as in PyTorch.
 template <typename T>
@@ -261,14 +271,11 @@ void adaptive_max_pool2d(const Tensor& out, const Tensor& indices, const Tensor&
     for_planes(s.n * s.c, s.h * s.w, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const T* xp = x + s.plane_offset(p);
-        for (int64_t oh = 0; oh < oh_size; ++oh) {
-          const int64_t h0 = bin_start(oh, oh_size, s.h), h1 = bin_end(oh, oh_size, s.h);
-          for (int64_t ow = 0; ow < ow_size; ++ow) {
-            const int64_t w0 = bin_start(ow, ow_size, s.w), w1 = bin_end(ow, ow_size, s.w);
-            const int64_t o = p * plane_out + oh * ow_size + ow;
-            window_max(xp, s, h0, h1, w0, w1, y[o], idx[o]);
-          }
-        }
+        for_each_adaptive_bin(oh_size, ow_size, s.h, s.w,
+                              [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+                                const int64_t o = p * plane_out + oh * ow_size + ow;
+                                window_max(xp, s, h0, h1, w0, w1, y[o], idx[o]);
+                              });
       }
     });
   });
@@ -285,16 +292,13 @@ void adaptive_avg_pool2d(const Tensor& out, const Tensor& in) {
     for_planes(s.n * s.c, s.h * s.w, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const T* xp = x + s.plane_offset(p);
-        for (int64_t oh = 0; oh < oh_size; ++oh) {
-          const int64_t h0 = bin_start(oh, oh_size, s.h), h1 = bin_end(oh, oh_size, s.h);
-          for (int64_t ow = 0; ow < ow_size; ++ow) {
-            const int64_t w0 = bin_start(ow, ow_size, s.w), w1 = bin_end(ow, ow_size, s.w);
-            T sum = 0;
-            for (int64_t h = h0; h < h1; ++h)
-              for (int64_t w = w0; w < w1; ++w) sum += xp[h * s.sh + w * s.sw];
-            y[p * plane_out + oh * ow_size + ow] = sum / static_cast<T>((h1 - h0) * (w1 - w0));
-          }
-        }
+        for_each_adaptive_bin(oh_size, ow_size, s.h, s.w,
+                              [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+                                T sum = 0;
+                                for (int64_t h = h0; h < h1; ++h)
+                                  for (int64_t w = w0; w < w1; ++w) sum += xp[h * s.sh + w * s.sw];
+                                y[p * plane_out + oh * ow_size + ow] = sum / static_cast<T>((h1 - h0) * (w1 - w0));
+                              });
       }
     });
   });
@@ -313,15 +317,12 @@ void adaptive_avg_pool2d_backward(const Tensor& grad_in, const Tensor& grad_out)
         const T* gp = go + g.plane_offset(p);
         T* dx = gi + p * plane_in;
         std::fill(dx, dx + plane_in, T(0));
-        for (int64_t oh = 0; oh < g.h; ++oh) {
-          const int64_t h0 = bin_start(oh, g.h, h_size), h1 = bin_end(oh, g.h, h_size);
-          for (int64_t ow = 0; ow < g.w; ++ow) {
-            const int64_t w0 = bin_start(ow, g.w, w_size), w1 = bin_end(ow, g.w, w_size);
-            const T share = gp[oh * g.sh + ow * g.sw] / static_cast<T>((h1 - h0) * (w1 - w0));
-            for (int64_t h = h0; h < h1; ++h)
-              for (int64_t w = w0; w < w1; ++w) dx[h * w_size + w] += share;
-          }
-        }
+        for_each_adaptive_bin(g.h, g.w, h_size, w_size,
+                              [&](int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+                                const T share = gp[oh * g.sh + ow * g.sw] / static_cast<T>((h1 - h0) * (w1 - w0));
+                                for (int64_t h = h0; h < h1; ++h)
+                                  for (int64_t w = w0; w < w1; ++w) dx[h * w_size + w] += share;
+                              });
       }
     });
   });
