@@ -23,7 +23,7 @@
 #include <set>
 
 #include "apps/common/cli.h"
-#include "apps/common/csv.h"
+#include "tensor/io/csv.h"
 #include "apps/common/progress.h"
 #include "apps/common/results.h"
 #include "apps/common/text.h"
@@ -46,12 +46,12 @@ struct Iris {
   Tensor X;                          // (150, 4) float32
   Tensor y;                          // (150,) int64: index into `species`
   std::vector<std::string> species;  // sorted names
-  app::CsvTable table;
+  CsvTable table;
 };
 
 Iris parse_iris(const std::string& text, const std::string& source) {
   Iris iris;
-  iris.table = app::parse_csv(text, source);
+  iris.table = parse_csv(text, source);
   const int64_t n = iris.table.rows.size();
   std::vector<float> x(n * 4);
   for (int j = 0; j < 4; ++j) {

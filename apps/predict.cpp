@@ -21,7 +21,7 @@
 #include "apps/common/cli.h"
 #include "apps/common/results.h"
 #include "apps/common/text.h"
-#include "apps/predict.h"
+#include "apps/commands.h"
 #include "autograd/grad_mode.h"
 #include "nn/models/resnet_weights.h"
 #include "tensor/creation.h"

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace ember::app {
+namespace ember {
 
 struct CsvTable {
   std::string source;  // file name or URL, for messages
@@ -21,7 +21,12 @@ struct CsvTable {
   std::vector<std::string> strings(const std::string& name) const;
 };
 
-// Errors: an empty text, a row with more or fewer fields than the header, an unclosed quote.
-CsvTable parse_csv(std::string_view text, const std::string& source);
+// Errors: an empty text, a row with more or fewer fields than the header, an unclosed quote, and
+// (unless allow_no_rows) a header without rows.
+CsvTable parse_csv(std::string_view text, const std::string& source, bool allow_no_rows = false);
 
-}  // namespace ember::app
+// One CSV line ending in "\n": fields joined by commas, a field with a comma, quote or line break
+// quoted ("" for a quote), so that parse_csv reads back exactly `fields`.
+std::string csv_line(const std::vector<std::string>& fields);
+
+}  // namespace ember

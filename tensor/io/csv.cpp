@@ -1,5 +1,5 @@
 // See csv.h. One pass over the text with a tiny state machine: in a quoted field or not.
-#include "apps/common/csv.h"
+#include "tensor/io/csv.h"
 
 #include <cerrno>
 #include <cmath>
@@ -7,9 +7,9 @@
 
 #include "tensor/error.h"
 
-namespace ember::app {
+namespace ember {
 
-CsvTable parse_csv(std::string_view text, const std::string& source) {
+CsvTable parse_csv(std::string_view text, const std::string& source, bool allow_no_rows) {
   CsvTable table;
   table.source = source;
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte-order mark
@@ -68,7 +68,7 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
     throw Error(source + ": a quoted field that starts on line " + std::to_string(record_line) + " never ends");
   if (!field.empty() || !record.empty()) end_record();
   if (table.header.empty()) throw Error(source + ": the file is empty (expected a header line and rows)");
-  if (table.rows.empty()) throw Error(source + ": the file has a header but no rows");
+  if (table.rows.empty() && !allow_no_rows) throw Error(source + ": the file has a header but no rows");
   return table;
 }
 
@@ -106,4 +106,20 @@ std::vector<std::string> CsvTable::strings(const std::string& name) const {
   return out;
 }
 
-}  // namespace ember::app
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) line += ',';
+    const std::string& field = fields[i];
+    if (field.find_first_of(",\"\r\n") == std::string::npos) {
+      line += field;
+      continue;
+    }
+    line += '"';
+    for (char c : field) line += c == '"' ? std::string("\"\"") : std::string(1, c);
+    line += '"';
+  }
+  return line + "\n";
+}
+
+}  // namespace ember
