@@ -39,6 +39,7 @@ enum class Unit {
   GBPerSecond,     // amount = bytes moved per repeat
   NsPerOp,         // amount = ops per repeat
   NsPerStep,       // amount = steps per repeat
+  ItemsPerSecond,  // amount = items (images) per repeat
 };
 
 struct Work {
@@ -76,6 +77,7 @@ inline const char* unit_name(Unit unit) {
   case Unit::GBPerSecond: return "GB/s";
   case Unit::NsPerOp: return "ns/op";
   case Unit::NsPerStep: return "ns/step";
+  case Unit::ItemsPerSecond: return "images/s";
   }
   return "?";
 }
@@ -85,6 +87,7 @@ inline double metric(const Work& work, double seconds) {
   switch (work.unit) {
   case Unit::GflopPerSecond:
   case Unit::GBPerSecond: return work.amount / seconds / 1e9;
+  case Unit::ItemsPerSecond: return work.amount / seconds;
   case Unit::NsPerOp:
   case Unit::NsPerStep: return seconds * 1e9 / work.amount;
   }
