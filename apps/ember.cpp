@@ -23,12 +23,14 @@ const Command kCommands[] = {
     {"crawl", ember::app::run_crawl, "search DuckDuckGo images and download them into images/<split>/<label>/"},
     {"verify", ember::app::run_verify, "decode every image in a folder; list (or --delete) the ones that fail"},
     {"data", ember::app::run_data, "write Fashion-MNIST classes or generated shapes as image folders"},
+    {"show-batch", ember::app::run_show_batch,
+     "summarise an image folder (fastai's from_folder) and draw a training batch"},
     {"predict", ember::app::run_predict, "classify images with a ResNet and torchvision-named weights"},
 };
 
 void print_usage(std::FILE* out) {
   std::fprintf(out, "usage: ember COMMAND [options]\n\ncommands:\n");
-  for (const Command& command : kCommands) std::fprintf(out, "  %-9s %s\n", command.name, command.help);
+  for (const Command& command : kCommands) std::fprintf(out, "  %-10s %s\n", command.name, command.help);
   std::fprintf(out, "\n'ember COMMAND --help' shows a command's options.\n");
 }
 

@@ -41,8 +41,13 @@ bool cuda_is_available() { return cuda_device_count() > 0; }
 const DeviceKernels& kernels_for(Device device) {
   register_backends_once();
   const DeviceKernels* k = g_device_kernels[static_cast<int>(device.type)];
-  EMBER_CHECK(k != nullptr, "no kernels are registered for device " + device.str() +
-                                (device.is_cuda() ? " (this build of Ember has no CUDA backend)" : ""));
+  // For CUDA the words match those of a CUDA build on a machine without a GPU ("cuda:0 is not
+  // available: ..."), so a user (and a test) sees one message for "no GPU here" either way.
+  if (k == nullptr && device.is_cuda())
+    throw Error(device.str() +
+                " is not available: this build of Ember has no CUDA backend (nvcc was not found "
+                "when it was configured)");
+  EMBER_CHECK(k != nullptr, "no kernels are registered for device " + device.str());
   return *k;
 }
 

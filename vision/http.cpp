@@ -1,4 +1,5 @@
-// See http.h. One easy handle per request: simple, and the apps make a handful of requests.
+// See http.h. One easy handle per request: simple, thread-safe, and enough for the apps' handful of
+// requests and the crawler's pool of download threads.
 #include "vision/http.h"
 
 #include <cctype>
@@ -46,60 +47,115 @@ void init_curl_once() {
   EMBER_CHECK(initialised, "http: libcurl failed to initialise");
 }
 
-std::string hint_for(CURLcode code) {
+HttpFailure failure_of(CURLcode code) {
   switch (code) {
+  case CURLE_OK: return HttpFailure::none;
   case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY: return "could not resolve the host name; are you offline?";
-  case CURLE_COULDNT_CONNECT: return "could not connect; are you offline, or is the server down?";
-  case CURLE_OPERATION_TIMEDOUT: return "timed out";
-  default: return "failed";
+  case CURLE_COULDNT_RESOLVE_PROXY: return HttpFailure::could_not_resolve;
+  case CURLE_COULDNT_CONNECT: return HttpFailure::could_not_connect;
+  case CURLE_OPERATION_TIMEDOUT: return HttpFailure::timed_out;
+  case CURLE_FILESIZE_EXCEEDED: return HttpFailure::too_large;  // Content-Length said so, before the body
+  default: return HttpFailure::other;
   }
 }
 
+using SlistPtr = std::unique_ptr<curl_slist, void (*)(curl_slist*)>;
+
 }  // namespace
 
-std::string http_get(const std::string& url, const HttpOptions& options) {
-  const std::string where = "GET " + url;
-  EMBER_CHECK(is_url(url), where + ": only http:// and https:// URLs can be downloaded");
+bool have_http_client() { return true; }
+
+HttpResponse http_fetch(const std::string& url, const HttpOptions& options) {
+  HttpResponse response;
+  if (!is_url(url)) {
+    response.failure = HttpFailure::not_http;
+    response.error = "only http:// and https:// URLs can be downloaded";
+    return response;
+  }
   init_curl_once();
   std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  EMBER_CHECK(curl != nullptr, where + ": libcurl could not create a handle");
+  EMBER_CHECK(curl != nullptr, "GET " + url + ": libcurl could not create a handle");
+  SlistPtr headers(nullptr, curl_slist_free_all);
+  for (const std::string& header : options.headers) {
+    curl_slist* appended = curl_slist_append(headers.get(), header.c_str());
+    EMBER_CHECK(appended != nullptr, "GET " + url + ": libcurl could not add a header");
+    headers.release();
+    headers.reset(appended);
+  }
   Body body{{}, options.max_bytes};
   char error[CURL_ERROR_SIZE] = "";
   CURL* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(h, CURLOPT_MAXREDIRS, options.max_redirects);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_seconds * 1000));
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_seconds * 1000));
+  curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_bytes));
   curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever compression libcurl supports
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);         // safe in threaded programs
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
   const CURLcode code = curl_easy_perform(h);
-  if (body.too_large)
-    throw Error(where + ": the answer is larger than " + std::to_string(options.max_bytes) + " bytes");
-  if (code != CURLE_OK)
-    throw Error(where + ": " + hint_for(code) + " (" + (error[0] ? error : curl_easy_strerror(code)) + ")");
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  const char* content_type = nullptr;
+  if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK && content_type)
+    response.content_type = content_type;
+  const char* final_url = nullptr;
+  if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &final_url) == CURLE_OK && final_url) response.final_url = final_url;
+  response.body = std::move(body.bytes);
+  response.failure = body.too_large ? HttpFailure::too_large : failure_of(code);
+  if (!response.ok()) response.error = error[0] ? error : curl_easy_strerror(code);
+  return response;
+}
+
+std::string http_get(const std::string& url, const HttpOptions& options) {
+  const std::string where = "GET " + url;
+  HttpResponse response = http_fetch(url, options);
+  if (!response.ok()) throw Error(where + ": " + describe_failure(response, options));
+  const long status = response.status;
   if (status < 200 || status >= 300) throw Error(where + ": the server answered HTTP " + std::to_string(status));
-  return std::move(body.bytes);
+  return std::move(response.body);
 }
 
 #else
 
-std::string http_get(const std::string& url, const HttpOptions&) {
-  throw Error("GET " + url +
-              ": this build of Ember has no HTTP client (libcurl was not found at configure time; install "
-              "libcurl4-openssl-dev with scripts/setup and rebuild)");
+namespace {
+constexpr const char* kNoCurl =
+    "this build of Ember has no HTTP client (libcurl was not found at configure time; install "
+    "libcurl4-openssl-dev with scripts/setup and rebuild)";
 }
 
+bool have_http_client() { return false; }
+
+HttpResponse http_fetch(const std::string&, const HttpOptions&) {
+  HttpResponse response;
+  response.failure = HttpFailure::other;
+  response.error = kNoCurl;
+  return response;
+}
+
+std::string http_get(const std::string& url, const HttpOptions&) { throw Error("GET " + url + ": " + kNoCurl); }
+
 #endif
+
+std::string describe_failure(const HttpResponse& response, const HttpOptions& options) {
+  const std::string detail = " (" + response.error + ")";
+  switch (response.failure) {
+  case HttpFailure::none: return "no failure";
+  case HttpFailure::not_http: return response.error;
+  case HttpFailure::could_not_resolve: return "could not resolve the host name; are you offline?" + detail;
+  case HttpFailure::could_not_connect: return "could not connect; are you offline, or is the server down?" + detail;
+  case HttpFailure::timed_out: return "timed out" + detail;
+  case HttpFailure::too_large: return "the answer is larger than " + std::to_string(options.max_bytes) + " bytes";
+  case HttpFailure::other: return "failed" + detail;
+  }
+  return "failed" + detail;
+}
 
 std::string default_cache_dir() {
   if (const char* dir = std::getenv("EMBER_CACHE_DIR"); dir && *dir) return dir;

@@ -5,6 +5,7 @@
 //   "GET https://.../iris.csv: the server answered HTTP 404"
 #pragma once
 #include <string>
+#include <vector>
 
 namespace ember::vision {
 
@@ -13,7 +14,45 @@ struct HttpOptions {
   double connect_timeout_seconds = 10;
   size_t max_bytes = 64 << 20;  // a larger body is an error, not a full disk
   std::string user_agent = "Ember/0.1 (+https://github.com/ember; libcurl)";
+  std::vector<std::string> headers;  // extra request headers, each "Name: value"
+  long max_redirects = 10;
 };
+
+// Why a request brought back no complete answer (an HTTP error status is not one of these: the
+// answer came; its status says what it is).
+enum class HttpFailure {
+  none,
+  not_http,           // the URL is not http:// or https://
+  could_not_resolve,  // DNS: unknown host, or no network
+  could_not_connect,  // nothing listens there, or no network
+  timed_out,          // the connect or the whole-transfer limit ran out
+  too_large,          // Content-Length or the bytes received went over max_bytes
+  other,              // TLS, a broken connection, too many redirects, ...
+};
+
+// One request's outcome, whatever its status: the crawler needs 202, 403 and 429 as values, not
+// as exceptions, to decide whether to wait and try again.
+struct HttpResponse {
+  long status = 0;           // the last answer's HTTP status (after redirects); 0 when none came
+  std::string body;          // what arrived (a complete body only when ok())
+  std::string content_type;  // as the server said it, e.g. "image/jpeg"; empty when it did not
+  std::string final_url;     // the URL that answered, after redirects
+  HttpFailure failure = HttpFailure::none;
+  std::string error;  // for a failure: libcurl's own words ("Operation timed out after 2001 ms ...")
+  bool ok() const { return failure == HttpFailure::none; }
+};
+
+// GET `url` (redirects followed, http/https only, within the limits of `options`). Never throws for
+// a network problem or an HTTP status: both are in the answer. Thread-safe: one libcurl handle per
+// call, so a pool of threads may call it at once.
+HttpResponse http_fetch(const std::string& url, const HttpOptions& options = {});
+
+// "could not connect; are you offline, or is the server down? (Couldn't connect ...)": a failed
+// fetch's problem in words, as http_get's errors put it (after "GET <url>: ").
+std::string describe_failure(const HttpResponse& response, const HttpOptions& options);
+
+// False when Ember was built without libcurl (then every fetch fails with a message saying so).
+bool have_http_client();
 
 // The body of a 2xx answer to GET `url` (redirects followed). Only http:// and https://.
 std::string http_get(const std::string& url, const HttpOptions& options = {});

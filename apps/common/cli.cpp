@@ -62,6 +62,11 @@ void Cli::flag(const std::string& name, bool* target, const std::string& help) {
   add({name, help, "", false, [target](const std::string&) { *target = true; }});
 }
 
+void Cli::repeated(const std::string& name, std::vector<std::string>* target, const std::string& help) {
+  add({name, help + " (may be given more than once)", "", true,
+       [target](const std::string& v) { target->push_back(v); }});
+}
+
 CommonOptions& Cli::add_common(const std::string& default_out) {
   common_.out = default_out;
   option("--seed", &common_.seed, "random seed (data and initial weights)");

@@ -32,6 +32,8 @@ class Cli {
   void option(const std::string& name, uint64_t* target, const std::string& help);
   void option(const std::string& name, double* target, const std::string& help);
   void flag(const std::string& name, bool* target, const std::string& help);  // a switch without a value
+  // A flag that may be given many times (--query a --query b): each value is appended to *target.
+  void repeated(const std::string& name, std::vector<std::string>* target, const std::string& help);
   // Arguments that are not flags (file names), in order; `name` is how --help shows them. At least
   // `min_count` must be given. Without this call, a non-flag argument is a usage error.
   void positional(const std::string& name, std::vector<std::string>* target, const std::string& help,

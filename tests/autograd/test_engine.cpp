@@ -150,7 +150,7 @@ TEST_CASE("ops across dtypes and devices") {
   CHECK_CLOSE(d, vec({1.5, 0.5}));
   CHECK_ERROR_CONTAINS(add(vec({1, 2, 3}), vec({1, 2})), "cannot be broadcast together");
 #ifndef EMBER_HAVE_CUDA
-  CHECK_ERROR_CONTAINS(empty({2}, DType::Float32, Device::cuda()), "no kernels are registered for device cuda:0");
+  CHECK_ERROR_CONTAINS(empty({2}, DType::Float32, Device::cuda()), "cuda:0 is not available: this build");
 #else
   if (!cuda_is_available()) CHECK_ERROR_CONTAINS(empty({2}, DType::Float32, Device::cuda()), "cuda:0 is not available");
   CHECK_ERROR_CONTAINS(empty({2}, DType::Float32, Device::cuda(99)), "cuda:99");
