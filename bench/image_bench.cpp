@@ -9,12 +9,15 @@
 //  - decode_<name>_w<W>:         load_image (read + decode to 8-bit RGB)
 //  - decode_resize_<name>_w<W>:  load_image, then fastai's validation Resize(size): the centred
 //    square crop of side min(w, h), then Pillow's bilinear resize to size x size
-// Workers take the next file from a shared counter, as a data loader's workers would.
+//  - loader_<name>_w<W>:         one epoch of vision::DataLoader (batches of 8, the validation
+//    transform, then x / 255 and ImageNet normalisation into a float32 (8, 3, size, size) batch)
+// In the first two, workers take the next file from a shared counter; the loader has its own.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "bench/harness.h"
+#include "vision/data_loader.h"
 #include "vision/image.h"
 #include "vision/image_files.h"
 
@@ -153,6 +157,22 @@ int main(int argc, char** argv) {
       });
     };
     cases.push_back(resize);
+    bench::Case loader;
+    loader.name = "loader_" + suffix;
+    loader.work = {bench::Unit::ItemsPerSecond, count};
+    loader.make = [&files, workers, size = options.size] {
+      std::vector<vision::DatasetItem> items;
+      for (const std::string& file : files) items.push_back({file, 0});
+      vision::LoaderOptions options = vision::valid_loader_options(size, 8);
+      options.workers = workers;
+      auto data = std::make_shared<vision::DataLoader>(items, options);
+      return std::function<void()>([data] {
+        data->start_epoch(0);
+        while (data->next()) {
+        }
+      });
+    };
+    cases.push_back(loader);
   }
   if (!options.json)
     std::printf("ember_image_bench: %zu images under %s, Resize(%lld)\n", files.size(), options.dir.c_str(),

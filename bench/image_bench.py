@@ -15,6 +15,9 @@ the same work in Pillow 9.4 (Debian's python3-pil):
   decode_<set>_w<W>         Image.open(f).convert("RGB")  (forces the full decode)
   decode_resize_<set>_w<W>  that, then fastai's validation Resize(size): crop the centred square of
                             side min(w, h), .resize((size, size), Image.BILINEAR)
+  loader_<set>_w<W>         that, then numpy: float32 / 255, (x - mean) / std, HWC -> CHW, and
+                            np.stack of 8 into a (8, 3, size, size) batch (fastai's ToTensor,
+                            IntToFloatTensor, Normalize); Ember's row is a vision::DataLoader epoch
 on W threads of a ThreadPoolExecutor (Pillow releases the GIL while it decodes and resamples, so
 threads scale as a DataLoader's worker processes would, without their start-up cost). The timing
 policy is bench/harness.h's: untimed warm-up for at least 0.2 s, then R timed repeats (enough for
@@ -104,6 +107,23 @@ def pil_decode_resize(path, size):
     return image.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
 
 
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+def pil_to_normalized_chw(path, size):
+    import numpy as np
+    x = np.asarray(pil_decode_resize(path, size), dtype=np.float32) / np.float32(255)
+    x = (x - np.array(MEAN, dtype=np.float32)) / np.array(STD, dtype=np.float32)
+    return x.transpose(2, 0, 1)
+
+
+def pil_loader_epoch(pool, files, size, batch_size=8):
+    import numpy as np
+    items = list(pool.map(lambda f: pil_to_normalized_chw(f, size), files))
+    return [np.stack(items[i:i + batch_size]) for i in range(0, len(items), batch_size)]
+
+
 def time_case(repeat_fn, repeats):
     total, count = 0.0, 0
     while True:
@@ -130,6 +150,8 @@ def pil_cases(files, workers, size, repeats, name):
             resize = lambda: list(pool.map(lambda f: pil_decode_resize(f, size), files))
             results[f"decode_{name}_w{w}"] = len(files) / time_case(decode, repeats)
             results[f"decode_resize_{name}_w{w}"] = len(files) / time_case(resize, repeats)
+            loader = lambda: pil_loader_epoch(pool, files, size)
+            results[f"loader_{name}_w{w}"] = len(files) / time_case(loader, repeats)
     return results
 
 

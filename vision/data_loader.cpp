@@ -55,10 +55,22 @@ uint64_t counter_of(int64_t epoch, int64_t index) {
 // One item after loading: the network's input (3, size, size) or why it failed.
 struct Loaded {
   bool ok = false;
-  std::vector<float> chw;
+  Tensor chw;   // float32 (3, size, size), from Ember's caching allocator (no page faults per item)
   Image image;  // with keep_images
   std::string error;
 };
+
+// What a pixel level v of channel c becomes, as image_to_tensor and normalize (transforms.h)
+// compute it in float32: x = v / 255, then (x - mean[c]) / std[c] when normalising.
+std::array<std::array<float, 256>, 3> make_pixel_values(const LoaderOptions& o) {
+  std::array<std::array<float, 256>, 3> values;
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) {
+      const float x = float(v) / 255.0f;
+      values[size_t(c)][size_t(v)] = o.normalize ? (x - o.mean[size_t(c)]) / o.std[size_t(c)] : x;
+    }
+  return values;
+}
 
 }  // namespace
 
@@ -101,6 +113,7 @@ struct DataLoader::State {
   std::vector<std::string> failure;             // per item: why it failed ("" = not known to fail)
   int64_t skipped = 0;
   std::vector<std::thread> threads;
+  std::array<std::array<float, 256>, 3> pixel_values{};  // make_pixel_values(options), set with options
 
   // Decode and transform one item; never throws (a failure is a result).
   Loaded load(int64_t item, int64_t epoch_of_item) const {
@@ -111,20 +124,20 @@ struct DataLoader::State {
       Image image = resize_crop(load_image(items[size_t(item)].path), o.size, o.size,
                                 o.random_crop ? random.crop : CropPosition{});
       if (o.flip && random.flip) image = flip_horizontal(image);
-      // (3, size, size) planes; x / 255 then (x - mean) / std in float32, as image_to_tensor and
-      // normalize (transforms.h) compute them.
+      // (3, size, size) planes of value[c][pixel]: the float32 x / 255, then (x - mean) / std, of
+      // each of the 256 levels, worked out once (pixel_values) and looked up here.
       const int64_t plane = image.width * image.height;
-      out.chw.resize(size_t(3 * plane));
-      for (int64_t p = 0; p < plane; ++p)
-        for (int c = 0; c < 3; ++c) {
-          float v = float(image.pixels[size_t(p * 3 + c)]) / 255.0f;
-          if (o.normalize) v = (v - o.mean[size_t(c)]) / o.std[size_t(c)];
-          out.chw[size_t(c * plane + p)] = v;
-        }
+      out.chw = empty({3, image.height, image.width});
+      const uint8_t* pixels = image.pixels.data();
+      for (int c = 0; c < 3; ++c) {
+        const float* value = pixel_values[size_t(c)].data();
+        float* out_plane = out.chw.data<float>() + c * plane;
+        for (int64_t p = 0; p < plane; ++p) out_plane[p] = value[pixels[p * 3 + c]];
+      }
       if (o.keep_images) out.image = std::move(image);
       out.ok = true;
     } catch (const std::exception& e) {
-      out.chw.clear();
+      out.chw = Tensor();
       out.error = e.what();
     }
     return out;
@@ -187,6 +200,7 @@ DataLoader::DataLoader(std::vector<DatasetItem> items, LoaderOptions options) : 
   State& s = *state_;
   s.items = std::move(items);
   s.options = std::move(options);
+  s.pixel_values = make_pixel_values(s.options);
   s.window = s.options.prefetch_batches * s.options.batch_size;
   s.failure.assign(s.items.size(), "");
   try {
@@ -280,7 +294,7 @@ std::optional<Batch> DataLoader::next() {
   std::vector<int64_t> labels;
   float* x = batch.x.data<float>();
   for (int64_t i = 0; i < n; ++i) {
-    std::memcpy(x + i * per_item, loaded[size_t(i)].chw.data(), size_t(per_item) * sizeof(float));
+    std::memcpy(x + i * per_item, loaded[size_t(i)].chw.data<float>(), size_t(per_item) * sizeof(float));
     const DatasetItem& item = s.items[size_t(taken[size_t(i)])];
     labels.push_back(item.label);
     batch.paths.push_back(item.path);

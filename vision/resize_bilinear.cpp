@@ -217,16 +217,13 @@ Image resize_bilinear(const Image& image, int64_t width, int64_t height) {
   if (width == image.width && height == image.height) return image;  // Pillow copies
   const ResampleTaps horizontal = bilinear_taps(image.width, width);
   const ResampleTaps vertical = bilinear_taps(image.height, height);
-  Image result = image;
-  int64_t row0 = 0;
-  if (width != image.width) {
-    // Only the rows the vertical pass reads: [first of row 0, last of the last row).
-    row0 = vertical.first.front();
-    const int64_t row_end = vertical.first.back() + vertical.count.back();
-    result = resample_horizontal(image, width, row0, row_end - row0, horizontal);
-  }
-  if (height != image.height) result = resample_vertical(result, height, row0, vertical);
-  return result;
+  if (width == image.width) return resample_vertical(image, height, 0, vertical);
+  // Only the rows the vertical pass reads: [first of row 0, last of the last row).
+  const int64_t row0 = vertical.first.front();
+  const int64_t row_end = vertical.first.back() + vertical.count.back();
+  Image rows = resample_horizontal(image, width, row0, row_end - row0, horizontal);
+  if (height == image.height) return rows;
+  return resample_vertical(rows, height, row0, vertical);
 }
 
 }  // namespace ember::vision
