@@ -23,16 +23,17 @@
 #include <set>
 
 #include "apps/common/cli.h"
-#include "tensor/io/csv.h"
 #include "apps/common/progress.h"
 #include "apps/common/results.h"
 #include "apps/common/text.h"
 #include "nn/adam.h"
 #include "nn/losses.h"
 #include "nn/nn.h"
+#include "tensor/io/csv.h"
 #include "tensor/io/file.h"
 #include "vision/figure.h"
 #include "vision/http.h"
+#include "vision/interpret.h"
 #include "vision/report.h"
 
 using namespace ember;
@@ -120,37 +121,6 @@ std::shared_ptr<nn::Sequential> train_classifier(const Tensor& Z, const Tensor& 
 std::vector<int64_t> predict(nn::Module& net, const Tensor& Z) {
   NoGradGuard no_grad;
   return to_vector<int64_t>(to_cpu(argmax(net(Z), 1)));
-}
-
-std::string pad_left(const std::string& text, size_t width) {
-  std::string out(text.size() >= width ? 1 : width - text.size(), ' ');
-  return out.append(text);
-}
-
-void draw_confusion(const std::vector<std::vector<int64_t>>& cm, const std::vector<std::string>& names,
-                    const std::string& path) {
-  const int k = names.size();
-  std::vector<double> values;
-  int64_t most = 0;
-  for (const auto& row : cm)
-    for (int64_t v : row) values.push_back(v), most = std::max(most, v);
-  vision::Figure fig(5, 5);
-  auto& ax = fig.add_axes();
-  ax.imshow(values, k, k, {.cmap = "Blues"});
-  std::vector<double> ticks;
-  for (int i = 0; i < k; ++i) ticks.push_back(i);
-  ax.set_xticks(ticks, names, 90);
-  ax.set_yticks(ticks, names);
-  for (int i = 0; i < k; ++i)
-    for (int j = 0; j < k; ++j)
-      ax.text(j, i, std::to_string(cm[i][j]),
-              {.color = cm[i][j] > most / 2.0 ? "white" : "black",
-               .halign = vision::HAlign::center,
-               .valign = vision::VAlign::center});
-  ax.set_xlabel("Predicted");
-  ax.set_ylabel("Actual");
-  ax.set_title("Confusion matrix");
-  fig.save_png(path);
 }
 
 }  // namespace
@@ -309,25 +279,15 @@ int main(int argc, char** argv) {
     auto clf = train_classifier(Zd, y, k, classifier_epochs, common.seed + 1, "classifier");
     auto predicted = predict(*clf, Zd);
     auto actual = to_vector<int64_t>(iris.y);
-    std::vector<std::vector<int64_t>> cm(k, std::vector<int64_t>(k, 0));
+    const vision::ConfusionMatrix cm = vision::confusion_matrix(actual, predicted, k);
     int64_t correct = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      cm[actual[i]][predicted[i]]++;
-      correct += actual[i] == predicted[i];
-    }
+    for (int64_t i = 0; i < n; ++i) correct += actual[i] == predicted[i];
     const double accuracy = static_cast<double>(correct) / n;
-    // confusion matrix as text: one row per actual species, one column per predicted species
-    std::string cm_text = "confusion matrix (rows: actual, columns: predicted)\n" + std::string(12, ' ');
-    for (const auto& name : iris.species) cm_text += pad_left(name, 12);
-    for (int64_t i = 0; i < k; ++i) {
-      cm_text += '\n';
-      cm_text += pad_left(iris.species[i], 12);
-      for (int64_t j = 0; j < k; ++j) cm_text += pad_left(std::to_string(cm[i][j]), 12);
-    }
+    const std::string cm_text = vision::confusion_matrix_text(cm, iris.species);
     print("training accuracy: " + app::format("%.4f", accuracy) + " (" + std::to_string(correct) + " of " +
           std::to_string(n) + ")");
     print(cm_text);
-    draw_confusion(cm, iris.species, (fs::path(out) / "confusion.png").string());
+    vision::confusion_matrix_figure(cm, iris.species).save_png((fs::path(out) / "confusion.png").string());
     report.figure("confusion.png", "confusion matrix of the Z -> species classifier (all rows)");
 
     // Held out: rows 4, 9, 14, ... (every 5th, so each species is represented) are never trained on.
