@@ -3,6 +3,7 @@
 //   ember crawl --label iu --query "iu" --query "iu kpop" --split train     DuckDuckGo images
 //   ember verify images/ [--delete]                                          drop undecodable files
 //   ember data fashion-mnist|shapes --out images/                            offline datasets
+//   ember index --out out/index.html out/ex1 out/ex2 out/ex3                 the demo's front page
 //   ember predict --weights FILE IMAGE...                                    classify images
 //
 // (The exercises are their own programs: ember_ex2, ember_ex3.)
@@ -25,6 +26,7 @@ const Command kCommands[] = {
     {"data", ember::app::run_data, "write Fashion-MNIST classes or generated shapes as image folders"},
     {"show-batch", ember::app::run_show_batch,
      "summarise an image folder (fastai's from_folder) and draw a training batch"},
+    {"index", ember::app::run_report_index, "write an index.html linking app reports (the demo's front page)"},
     {"predict", ember::app::run_predict, "classify images with a ResNet and torchvision-named weights"},
 };
 

@@ -12,22 +12,29 @@
 // "architecture" metadata or its keys, and fc.weight's shape); the class names from --labels (one
 // per line), else the file's "categories" metadata (a JSON list of strings, as the export script
 // writes it), else "class <index>".
+//
+// A model trained by the exercise 1 Learner (architecture "resnet34-fastai-head": an export or a
+// Learner checkpoint, apps/learner/export.h) is a ResNet body with fastai's head; its images go
+// through fastai's validation transform instead: Resize(image_size) as a centre crop, /255, Normalize.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <sstream>
 
+#include "apps/commands.h"
 #include "apps/common/cli.h"
 #include "apps/common/results.h"
 #include "apps/common/text.h"
-#include "apps/commands.h"
+#include "apps/learner/export.h"
 #include "autograd/grad_mode.h"
+#include "autograd/views.h"
 #include "nn/models/resnet_weights.h"
 #include "tensor/creation.h"
 #include "tensor/io/file.h"
 #include "tensor/io/json.h"
 #include "tensor/io/safetensors.h"
+#include "vision/augment.h"
 #include "vision/transforms.h"
 
 namespace ember::app {
@@ -75,7 +82,7 @@ int run_predict(int argc, char** argv) {
   bool json = false;
   std::vector<std::string> images;
   cli.option("--weights", &weights, "the safetensors file (torchvision's key names); required");
-  cli.option("--arch", &arch, "resnet18 or resnet34 (default: from the file)");
+  cli.option("--arch", &arch, "resnet18, resnet34 or resnet34-fastai-head (default: from the file)");
   cli.option("--labels", &labels_path, "class names, one per line (default: the file's categories metadata)");
   cli.option("--top", &top, "how many classes to show per image", 1);
   cli.option("--device", &device_name, "cpu or cuda[:N]");
@@ -90,11 +97,24 @@ int run_predict(int argc, char** argv) {
     const Device device = parse_device(device_name);
     const SafetensorsFile file = load_safetensors(weights);
     if (arch.empty()) arch = architecture_of(file, weights);
-    EMBER_CHECK(arch == "resnet18" || arch == "resnet34", "--arch: expected resnet18 or resnet34, got '" + arch + "'");
-    auto fc = file.tensors.find("fc.weight");
-    EMBER_CHECK(fc != file.tensors.end() && fc->second.dim() == 2,
-                "'" + weights + "' has no fc.weight (num_classes, 512): predict needs the classifier too");
-    const int64_t num_classes = fc->second.size(0);
+    const bool fastai = is_fastai_resnet_architecture(arch);
+    EMBER_CHECK(
+        fastai || arch == "resnet18" || arch == "resnet34",
+        "--arch: expected resnet18 or resnet34 (or resnet34-fastai-head, a Learner's model), got '" + arch + "'");
+    std::shared_ptr<nn::Module> model;
+    int64_t num_classes = 0, fastai_size = 0;
+    if (fastai) {  // a Learner's export or checkpoint: ResNet body + fastai head
+      FastaiResnet loaded = load_fastai_resnet(weights);
+      model = loaded.model, num_classes = loaded.num_classes, fastai_size = loaded.info.image_size;
+    } else {
+      auto fc = file.tensors.find("fc.weight");
+      EMBER_CHECK(fc != file.tensors.end() && fc->second.dim() == 2,
+                  "'" + weights + "' has no fc.weight (num_classes, 512): predict needs the classifier too");
+      num_classes = fc->second.size(0);
+      auto resnet = arch == "resnet18" ? nn::resnet18(num_classes) : nn::resnet34(num_classes);
+      nn::load_torchvision_weights(*resnet, weights);
+      model = resnet;
+    }
 
     std::vector<std::string> labels;
     if (!labels_path.empty()) {
@@ -108,14 +128,20 @@ int run_predict(int argc, char** argv) {
                     std::to_string(num_classes) + " classes of '" + weights + "'");
     auto label_of = [&](int64_t index) { return labels.empty() ? "class " + std::to_string(index) : labels[index]; };
 
-    auto model = arch == "resnet18" ? nn::resnet18(num_classes) : nn::resnet34(num_classes);
-    nn::load_torchvision_weights(*model, weights);
     model->to(device);
     model->eval();
     NoGradGuard no_grad;
     top = std::min(top, num_classes);
     for (const std::string& path : images) {
-      Tensor x = to(vision::imagenet_eval_input(vision::load_image(path)), device);
+      const vision::Image image = vision::load_image(path);
+      Tensor x;
+      if (fastai) {  // fastai's valid transform: Resize(size) as a centre crop, /255, Normalize
+        const vision::Image crop = vision::resize_crop(image, fastai_size, fastai_size);
+        x = reshape(vision::normalize(vision::image_to_tensor(crop)), {1, 3, fastai_size, fastai_size});
+      } else {
+        x = vision::imagenet_eval_input(image);
+      }
+      x = to(x, device);
       const std::vector<float> logits = to_vector<float>(to_cpu((*model)(x)));
       // softmax in double: p_k = exp(z_k - max z) / sum_j exp(z_j - max z)
       const double largest = *std::max_element(logits.begin(), logits.end());

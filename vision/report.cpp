@@ -13,22 +13,6 @@
 namespace ember::vision {
 namespace {
 
-// Percent-encodes what may not stand in a URL path as is (spaces, quotes, '#', '?', non-ASCII
-// bytes of a Korean file name), keeping '/' so that sub-folders work.
-std::string url_path(const std::string& path) {
-  std::string out;
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      char buffer[4];
-      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
-      out += buffer;
-    }
-  }
-  return out;
-}
-
 constexpr const char* kStyle = R"(
 body { font-family: "DejaVu Sans", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo",
        sans-serif; max-width: 62em; margin: 2em auto; padding: 0 1em; line-height: 1.5; color: #222; }
@@ -46,6 +30,22 @@ td:first-child, th:first-child { text-align: left; }
 )";
 
 }  // namespace
+
+// Percent-encodes what may not stand in a URL path as is (spaces, quotes, '#', '?', non-ASCII
+// bytes of a Korean file name), keeping '/' so that sub-folders work.
+std::string url_path(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      char buffer[4];
+      std::snprintf(buffer, sizeof buffer, "%%%02X", c);
+      out += buffer;
+    }
+  }
+  return out;
+}
 
 std::string html_escape(const std::string& text) {
   std::string out;

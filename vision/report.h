@@ -49,5 +49,14 @@ class Report {
 
 // "a < b & c" -> "a &lt; b &amp; c" (also " and ').
 std::string html_escape(const std::string& text);
+// Percent-encodes what may not stand in a URL path as is (spaces, quotes, '#', '?', non-ASCII
+// bytes), keeping '/': "figs/a b.png" -> "figs/a%20b.png".
+std::string url_path(const std::string& path);
+
+// The demo's front page: one link per report folder (its report.html), titled with the report's
+// <title> and shown with its first figure as a thumbnail. Links are relative to the index's folder.
+// Written atomically; a folder without report.html is an error naming it.
+void write_report_index(const std::string& index_path, const std::string& title,
+                        const std::vector<std::string>& report_dirs);
 
 }  // namespace ember::vision

@@ -15,6 +15,7 @@
 #include "autograd/ops.h"
 #include "tensor/io/file.h"
 #include "tensor/io/json.h"
+#include "tests/apps/run_command.h"
 #include "tests/test_util.h"
 
 using namespace ember;
@@ -23,22 +24,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct RunResult {
-  int status = -1;  // exit status; -1 when killed by a signal
-  std::string out, err;
-};
-
-// Runs `command` through the shell with stdout and stderr captured in files.
-RunResult run(const std::string& command) {
-  TempDir dir("run");
-  const std::string out = dir.file("out.txt"), err = dir.file("err.txt");
-  const int raw = std::system((command + " >" + out + " 2>" + err).c_str());
-  RunResult r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = read_file(out, "test");
-  r.err = read_file(err, "test");
-  return r;
-}
+using RunResult = ember::test::CommandOutput;
+RunResult run(const std::string& command) { return ember::test::run_command(command); }
 
 json::Value results_of(const fs::path& dir) { return json::parse(read_file((dir / "results.json").string(), "test")); }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "tensor/io/file.h"
+#include "tests/apps/run_command.h"
 #include "tests/test_util.h"
 #include "tests/vision/fake_ddg_server.h"  // compiled into this program too (tests/CMakeLists.txt)
 #include "vision/image.h"
@@ -22,18 +23,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Output {
-  int status = -1;
-  std::string out, err;
-};
+using Output = ember::test::CommandOutput;
 
 // Runs `[environment] ember crawl <arguments>` through the shell.
 Output run_crawl(const std::string& arguments, const std::string& environment = "") {
-  TempDir dir("crawl_run");
-  const std::string out = dir.file("out.txt"), err = dir.file("err.txt");
-  const int raw = std::system(
-      (environment + " " + std::string(EMBER_CLI_PATH) + " crawl " + arguments + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(out, "test"), read_file(err, "test")};
+  return ember::test::run_command(environment + " " + std::string(EMBER_CLI_PATH) + " crawl " + arguments);
 }
 
 std::string test_image(const std::string& name) {

@@ -12,6 +12,7 @@
 #include "nn/models/resnet.h"
 #include "tensor/io/file.h"
 #include "tensor/io/json.h"
+#include "tests/apps/run_command.h"
 #include "tests/test_util.h"
 #include "vision/transforms.h"
 
@@ -20,17 +21,8 @@ using ember::test::TempDir;
 
 namespace {
 
-struct Output {
-  int status = -1;
-  std::string out, err;
-};
-
-Output run_ember(const std::string& arguments) {
-  TempDir dir("predict_run");
-  const std::string out = dir.file("out.txt"), err = dir.file("err.txt");
-  const int raw = std::system((std::string(EMBER_CLI_PATH) + " " + arguments + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(out, "test"), read_file(err, "test")};
-}
+using Output = ember::test::CommandOutput;
+using ember::test::run_ember;
 
 std::string image(const std::string& name) { return std::string(EMBER_TEST_DATA) + "/images/" + name; }
 

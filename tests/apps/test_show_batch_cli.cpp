@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "tensor/io/file.h"
+#include "tests/apps/run_command.h"
 #include "tests/test_util.h"
 #include "vision/data_loader.h"
 #include "vision/image.h"
@@ -20,17 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Output {
-  int status = -1;
-  std::string out, err;
-};
-
-Output run_ember(const std::string& arguments) {
-  TempDir dir("show_batch_run");
-  const std::string out = dir.file("out.txt"), err = dir.file("err.txt");
-  const int raw = std::system((std::string(EMBER_CLI_PATH) + " " + arguments + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(out, "test"), read_file(err, "test")};
-}
+using Output = ember::test::CommandOutput;
+using ember::test::run_ember;
 
 void png(const fs::path& path, int64_t w, int64_t h, int shade) {
   fs::create_directories(path.parent_path());

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "tensor/io/file.h"
+#include "tests/apps/run_command.h"
 #include "tests/test_util.h"
 #include "vision/image.h"
 #include "vision/image_manifest.h"
@@ -18,17 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Output {
-  int status = -1;
-  std::string out, err;
-};
-
-Output run_ember(const std::string& arguments) {
-  TempDir dir("verify_data_run");
-  const std::string out = dir.file("out.txt"), err = dir.file("err.txt");
-  const int raw = std::system((std::string(EMBER_CLI_PATH) + " " + arguments + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(out, "test"), read_file(err, "test")};
-}
+using Output = ember::test::CommandOutput;
+using ember::test::run_ember;
 
 bool contains(const std::string& text, const std::string& fragment) { return text.find(fragment) != std::string::npos; }
 

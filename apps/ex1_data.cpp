@@ -1,0 +1,120 @@
+// See ex1_data.h.
+#include "apps/ex1_data.h"
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "apps/common/progress.h"
+#include "tensor/error.h"
+#include "vision/crawl.h"
+#include "vision/ddg_search.h"
+#include "vision/fashion_mnist.h"
+#include "vision/shapes_dataset.h"
+#include "vision/verify.h"
+
+namespace ember::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The seed's crawl: for each label L, the queries "L" and "L kpop" fill train/L (200 each) and
+// "L photo" fills test/L (50), with a pause between searches.
+void crawl(const ImageSource& source, const std::string& root, const std::function<void(const std::string&)>& print) {
+  EMBER_CHECK(source.classes.size() >= 2, "--data crawl needs two labels or more, e.g. --classes iu,hynn");
+  vision::SearchOptions search;
+  search.log = [&](const std::string& line) { print(line); };
+  bool first = true;
+  for (const std::string& label : source.classes) {
+    const std::vector<std::pair<std::string, std::string>> jobs = {
+        {"train", label}, {"train", label + " kpop"}, {"test", label + " photo"}};
+    for (const auto& [split, query] : jobs) {
+      if (!first && source.pause_seconds > 0)
+        std::this_thread::sleep_for(std::chrono::duration<double>(source.pause_seconds));
+      first = false;
+      search.max_results = split == "train" ? source.train : source.test;
+      std::vector<std::string> urls;
+      for (const vision::ImageResult& result : vision::search_images(query, search)) urls.push_back(result.image);
+      vision::ImageManifest manifest((fs::path(root) / split / label).string());
+      ProgressBar bar(query, int64_t(urls.size()));
+      const vision::FolderCrawlCounts counts = vision::download_to_folder(
+          urls, query, manifest, {}, [&](const vision::FolderCrawlCounts& c) { bar.update(c.done()); });
+      bar.finish();
+      print(split + "/" + label + " <- '" + query + "': " + counts.summary());
+    }
+  }
+}
+
+}  // namespace
+
+std::string make_images(const ImageSource& source, const std::string& root,
+                        const std::function<void(const std::string&)>& print) {
+  auto progress_bar = [](const std::string& label) {
+    auto bar = std::make_shared<ProgressBar>(label, 1);
+    auto started = std::make_shared<bool>(false);
+    return [bar, started, label](int64_t done, int64_t total) {
+      if (!*started) *bar = ProgressBar(label, total), *started = true;
+      bar->update(done);
+      if (done == total) bar->finish();
+    };
+  };
+  if (source.kind == "fashion-mnist") {
+    vision::FashionMnistExport options;
+    options.out = root;
+    for (const std::string& name : source.classes) options.classes.push_back(vision::fashion_mnist_label(name));
+    options.train = source.train;
+    options.test = source.test;
+    const vision::ExportCounts counts = vision::export_fashion_mnist(options, progress_bar("export"));
+    print("Fashion-MNIST (Debian's dataset-fashion-mnist) -> " + root + ": " + std::to_string(counts.written) +
+          " images written, " + std::to_string(counts.already_there) + " already there");
+    return root;
+  }
+  if (source.kind == "shapes") {
+    vision::ShapesExport options;
+    options.out = root;
+    options.train = source.train;
+    options.test = source.test;
+    options.size = source.shapes_size;
+    options.seed = source.seed;
+    const vision::ExportCounts counts = vision::export_shapes(options, progress_bar("export"));
+    print("generated shapes -> " + root + ": " + std::to_string(counts.written) + " images written, " +
+          std::to_string(counts.already_there) + " already there");
+    return root;
+  }
+  if (source.kind == "crawl") {
+    crawl(source, root, print);
+    return root;
+  }
+  EMBER_CHECK(fs::is_directory(source.kind),
+              "--data '" + source.kind + "' is neither fashion-mnist, shapes, crawl nor a folder of images");
+  print("images from " + source.kind);
+  return source.kind;
+}
+
+int64_t verify_and_delete(const std::string& root, const std::function<void(const std::string&)>& print) {
+  ProgressBar bar("verify", 1);
+  bool started = false;
+  const vision::VerifyResult result = vision::verify_images(root, 0, [&](int64_t done, int64_t total) {
+    if (!started) bar = ProgressBar("verify", total), started = true;
+    bar.update(done);
+  });
+  if (started) bar.finish();
+  // fastai prints an L: "(#25) [Path('images/train/bezos/1d39...jpg'),...]", the first 10 items.
+  std::string list = "(#" + std::to_string(result.bad.size()) + ") [";
+  for (size_t i = 0; i < result.bad.size() && i < 10; ++i)
+    list += (i ? "," : "") + std::string("Path('") + result.bad[i].path + "')";
+  list += result.bad.size() > 10 ? "...]" : "]";
+  print("bad_images = verify_images(get_image_files('" + root + "'))\n" + list);
+  for (const vision::BadImage& bad : result.bad) print("  " + bad.path + ": " + bad.reason);
+  for (const vision::BadImage& unreadable : result.unreadable)
+    print("  cannot read " + unreadable.path + ": " + unreadable.reason + " (kept)");
+  const vision::RemovalResult removed = vision::remove_bad_images(result.bad, root, "");
+  print(std::to_string(removed.removed) + " of " + std::to_string(result.checked) +
+        " images did not decode and were deleted");
+  for (const vision::BadImage& failed : removed.failed)
+    print("  could not delete " + failed.path + ": " + failed.reason);
+  return removed.removed;
+}
+
+}  // namespace ember::app
