@@ -30,6 +30,7 @@
 #include "apps/ex1_data.h"
 #include "apps/learner/learner.h"
 #include "autograd/ops.h"
+#include "tensor/error.h"
 #include "nn/losses.h"
 #include "nn/models/fastai_head.h"
 #include "nn/models/resnet.h"
@@ -205,6 +206,10 @@ int main(int argc, char** argv) {
     const vision::FolderDataset data = vision::FolderDataset::from_folder(root, "train", "test");
     print(data.summary());
     for (const std::string& warning : data.warnings) print("warning: " + warning);
+    if (data.vocab.size() < 2)
+      throw Error("the train split of '" + root + "' has " + std::to_string(data.vocab.size()) +
+                  " class(es); exercise 1 needs two or more label folders with images in train/");
+    if (data.valid.empty()) throw Error("the test split of '" + root + "' has no images (expected test/<label>/...)");
     vision::LoaderOptions train_options = vision::train_loader_options(flags.size, flags.bs, common.seed);
     vision::LoaderOptions valid_options = vision::valid_loader_options(flags.size, flags.bs);
     train_options.workers = valid_options.workers = int(flags.workers);
