@@ -101,9 +101,12 @@ int64_t verify_and_delete(const std::string& root, const std::function<void(cons
   });
   if (started) bar.finish();
   // fastai prints an L: "(#25) [Path('images/train/bezos/1d39...jpg'),...]", the first 10 items.
-  std::string list = "(#" + std::to_string(result.bad.size()) + ") [";
-  for (size_t i = 0; i < result.bad.size() && i < 10; ++i)
-    list += (i ? "," : "") + std::string("Path('") + result.bad[i].path + "')";
+  std::string list = "(#";  // built by appending: g++ 12 warns falsely (-Wrestrict) on "(#" + std::string
+  list += std::to_string(result.bad.size()) + ") [";
+  for (size_t i = 0; i < result.bad.size() && i < 10; ++i) {
+    if (i) list += ",";
+    list += "Path('" + result.bad[i].path + "')";
+  }
   list += result.bad.size() > 10 ? "...]" : "]";
   print("bad_images = verify_images(get_image_files('" + root + "'))\n" + list);
   for (const vision::BadImage& bad : result.bad) print("  " + bad.path + ": " + bad.reason);
