@@ -214,6 +214,8 @@ int main(int argc, char** argv) {
     vision::LoaderOptions valid_options = vision::valid_loader_options(flags.size, flags.bs);
     train_options.workers = valid_options.workers = int(flags.workers);
     train_options.keep_images = true;
+    // On a GPU, batches come in page-locked memory so their copies overlap the previous step.
+    train_options.pin_memory = valid_options.pin_memory = device.is_cuda();
     vision::DataLoader train(data.train, train_options), valid(data.valid, valid_options);
     vision::show_batch(train.one_batch(), data.vocab, (fs::path(out) / "show_batch.png").string());
     report.figure("show_batch.png", "dls.show_batch(): a training batch (random crops)");

@@ -16,6 +16,9 @@
 #include <unordered_map>
 
 #include "tensor/creation.h"
+#ifdef EMBER_HAVE_CUDA
+#include "cuda/cuda_api.h"  // pin_memory
+#endif
 #include "tensor/error.h"
 #include "tensor/philox.h"
 
@@ -197,6 +200,10 @@ DataLoader::DataLoader(std::vector<DatasetItem> items, LoaderOptions options) : 
   EMBER_CHECK(options.prefetch_batches > 0,
               "DataLoader: prefetch_batches must be positive, got " + std::to_string(options.prefetch_batches));
   if (options.workers < 0) options.workers = default_workers();
+#ifndef EMBER_HAVE_CUDA
+  EMBER_CHECK(!options.pin_memory,
+              "DataLoader: pin_memory needs a build of Ember with CUDA (this one has no CUDA backend)");
+#endif
   State& s = *state_;
   s.items = std::move(items);
   s.options = std::move(options);
@@ -302,6 +309,12 @@ std::optional<Batch> DataLoader::next() {
   }
   batch.y = from_vector(labels, Shape{n});
   batch.items = std::move(taken);
+#ifdef EMBER_HAVE_CUDA
+  if (s.options.pin_memory) {  // one more host copy, into page-locked memory (as PyTorch's pin_memory thread)
+    batch.x = cuda::pin_memory(batch.x);
+    batch.y = cuda::pin_memory(batch.y);
+  }
+#endif
   return batch;
 }
 

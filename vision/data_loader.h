@@ -54,7 +54,8 @@ struct LoaderOptions {
   int prefetch_batches = 2;  // how far ahead the workers may run, in batches
   bool normalize = true;     // (x - mean) / std after x / 255
   std::array<float, 3> mean = kImagenetMean, std = kImagenetStd;
-  bool keep_images = false;                        // also return the uint8 crops (Batch::images), e.g. for show_batch
+  bool keep_images = false;  // also return the uint8 crops (Batch::images), e.g. for show_batch
+  bool pin_memory = false;   // x and y in page-locked memory: their copies to a GPU run asynchronously (CUDA builds)
   std::function<void(const std::string&)> warn{};  // empty: "warning: ..." lines on stderr
 };
 

@@ -339,3 +339,12 @@ TEST_CASE("show_batch: fastai's grid as a PNG, images decoded back exactly") {
   check_throws([&] { vision::show_batch(batch, {"a"}, dir.file("bad.png")); }, {"outside the 1-class vocab"});
   CHECK(!fs::exists(dir.file("bad.png")));
 }
+
+#ifndef EMBER_HAVE_CUDA
+TEST_CASE("DataLoader: pin_memory in a build without CUDA is an error that says so") {
+  vision::LoaderOptions options = vision::valid_loader_options(8, 2);
+  options.pin_memory = true;
+  CHECK_THROWS_WITH_AS(vision::DataLoader({}, options),
+                       doctest::Contains("pin_memory needs a build of Ember with CUDA"), ember::Error);
+}
+#endif
