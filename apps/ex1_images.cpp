@@ -116,6 +116,14 @@ std::vector<std::vector<std::string>> table_rows(const std::vector<app::EpochRow
   return out;
 }
 
+// fine_tune's two fits as fastai prints them: the frozen epoch's table, then the unfrozen epochs'.
+void add_fine_tune_tables(vision::Report& report, const std::vector<app::EpochRow>& rows) {
+  const size_t frozen = std::min<size_t>(1, rows.size());  // FineTuneOptions::freeze_epochs
+  report.table(app::epoch_table_columns(), table_rows({rows.begin(), rows.begin() + long(frozen)}));
+  if (rows.size() > frozen)
+    report.table(app::epoch_table_columns(), table_rows({rows.begin() + long(frozen), rows.end()}));
+}
+
 app::JsonObject rows_json(const std::vector<app::EpochRow>& rows) {
   std::vector<double> train, valid, accuracy, seconds;
   for (const app::EpochRow& r : rows)
@@ -242,7 +250,7 @@ int main(int argc, char** argv) {
     app::Learner learn(model, train, valid, nn::resnet_split(*body, *head), learner_options);
     if (flags.resume && fs::exists(learner_options.checkpoint_path)) learn.resume(learner_options.checkpoint_path);
     const std::vector<app::EpochRow> rows = learn.fine_tune(flags.epochs);
-    report.table(app::epoch_table_columns(), table_rows(rows));
+    add_fine_tune_tables(report, rows);
     results.set("fine_tune", rows_json(rows)).set("start_weights", start);
     report.save();
 
@@ -304,7 +312,7 @@ int main(int argc, char** argv) {
     app::Learner learn2(cam_model, train, valid, {cam_model->parameters()}, cam_options);
     if (flags.resume && fs::exists(cam_options.checkpoint_path)) learn2.resume(cam_options.checkpoint_path);
     const std::vector<app::EpochRow> cam_rows = learn2.fine_tune(flags.epochs);
-    report.table(app::epoch_table_columns(), table_rows(cam_rows));
+    add_fine_tune_tables(report, cam_rows);
     results.set("cam_fine_tune", rows_json(cam_rows));
     report.save();
 
