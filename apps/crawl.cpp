@@ -29,7 +29,7 @@
 
 #include "apps/commands.h"
 #include "apps/common/cli.h"
-#include "apps/common/progress.h"
+#include "apps/common/crawl_query.h"
 #include "tensor/error.h"
 #include "vision/crawl.h"
 #include "vision/ddg_search.h"
@@ -112,18 +112,7 @@ int run_crawl(int argc, char** argv) {
         std::fprintf(stderr, "waiting %g s before the next search (--pause)\n", pause);
         std::this_thread::sleep_for(std::chrono::duration<double>(pause));
       }
-      std::fprintf(stderr, "searching DuckDuckGo images for '%s'\n", query.c_str());
-      std::vector<std::string> urls;
-      for (const vision::ImageResult& result : vision::search_images(query, search)) urls.push_back(result.image);
-      ProgressBar bar(query, int64_t(urls.size()));
-      auto status = [](const vision::FolderCrawlCounts& c) {
-        return "ok " + std::to_string(c.kept) + " failed " + std::to_string(c.failed) +
-               (c.duplicates ? " duplicates " + std::to_string(c.duplicates) : "");
-      };
-      const vision::FolderCrawlCounts counts =
-          vision::download_to_folder(urls, query, manifest, download,
-                                     [&](const vision::FolderCrawlCounts& c) { bar.update(c.done(), status(c)); });
-      bar.finish(status(counts));
+      const vision::FolderCrawlCounts counts = crawl_query(query, manifest, search, download);
       std::printf("%s: %s\n", query.c_str(), counts.summary().c_str());
       std::fflush(stdout);
     }

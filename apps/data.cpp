@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <sstream>
 
 #include "apps/commands.h"
@@ -32,17 +31,6 @@ void print_usage(std::FILE* out) {
                "  shapes         generated circles and squares on textured backgrounds, with boxes.csv\n\n"
                "'ember data DATASET --help' shows its options.\n");
 }
-
-// Progress bar fed from the export's callback; the bar is made once the total is known.
-struct Progress {
-  ProgressBar bar{"export", 1};
-  bool started = false;
-  void operator()(int64_t done, int64_t total) {
-    if (!started) bar = ProgressBar("export", total);
-    started = true;
-    bar.update(done);
-  }
-};
 
 int run_fashion_mnist(int argc, char** argv) {
   Cli cli("ember data fashion-mnist",
@@ -73,9 +61,10 @@ int run_fashion_mnist(int argc, char** argv) {
     return 2;
   }
   try {
-    Progress progress;
-    const vision::ExportCounts counts = vision::export_fashion_mnist(options, std::ref(progress));
-    if (progress.started) progress.bar.finish();
+    ProgressBar bar("export", 0);
+    const vision::ExportCounts counts =
+        vision::export_fashion_mnist(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
+    if (bar.started()) bar.finish();
     std::printf("wrote %lld images to %s (%lld were already there)\n", static_cast<long long>(counts.written),
                 options.out.c_str(), static_cast<long long>(counts.already_there));
     return 0;
@@ -105,9 +94,10 @@ int run_shapes(int argc, char** argv) {
     return 2;
   }
   try {
-    Progress progress;
-    const vision::ExportCounts counts = vision::export_shapes(options, std::ref(progress));
-    if (progress.started) progress.bar.finish();
+    ProgressBar bar("export", 0);
+    const vision::ExportCounts counts =
+        vision::export_shapes(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
+    if (bar.started()) bar.finish();
     std::printf("wrote %lld images to %s (%lld were already there)\n", static_cast<long long>(counts.written),
                 options.out.c_str(), static_cast<long long>(counts.already_there));
     return 0;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "apps/common/crawl_query.h"
 #include "apps/common/progress.h"
 #include "tensor/error.h"
 #include "vision/crawl.h"
@@ -34,13 +35,8 @@ void crawl(const ImageSource& source, const std::string& root, const std::functi
         std::this_thread::sleep_for(std::chrono::duration<double>(source.pause_seconds));
       first = false;
       search.max_results = split == "train" ? source.train : source.test;
-      std::vector<std::string> urls;
-      for (const vision::ImageResult& result : vision::search_images(query, search)) urls.push_back(result.image);
       vision::ImageManifest manifest((fs::path(root) / split / label).string());
-      ProgressBar bar(query, int64_t(urls.size()));
-      const vision::FolderCrawlCounts counts = vision::download_to_folder(
-          urls, query, manifest, {}, [&](const vision::FolderCrawlCounts& c) { bar.update(c.done()); });
-      bar.finish();
+      const vision::FolderCrawlCounts counts = crawl_query(query, manifest, search, {});
       print(split + "/" + label + " <- '" + query + "': " + counts.summary());
     }
   }
@@ -50,22 +46,16 @@ void crawl(const ImageSource& source, const std::string& root, const std::functi
 
 std::string make_images(const ImageSource& source, const std::string& root,
                         const std::function<void(const std::string&)>& print) {
-  auto progress_bar = [](const std::string& label) {
-    auto bar = std::make_shared<ProgressBar>(label, 1);
-    auto started = std::make_shared<bool>(false);
-    return [bar, started, label](int64_t done, int64_t total) {
-      if (!*started) *bar = ProgressBar(label, total), *started = true;
-      bar->update(done);
-      if (done == total) bar->finish();
-    };
-  };
   if (source.kind == "fashion-mnist") {
     vision::FashionMnistExport options;
     options.out = root;
     for (const std::string& name : source.classes) options.classes.push_back(vision::fashion_mnist_label(name));
     options.train = source.train;
     options.test = source.test;
-    const vision::ExportCounts counts = vision::export_fashion_mnist(options, progress_bar("export"));
+    ProgressBar bar("export", 0);
+    const vision::ExportCounts counts =
+        vision::export_fashion_mnist(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
+    if (bar.started()) bar.finish();
     print("Fashion-MNIST (Debian's dataset-fashion-mnist) -> " + root + ": " + std::to_string(counts.written) +
           " images written, " + std::to_string(counts.already_there) + " already there");
     return root;
@@ -77,7 +67,10 @@ std::string make_images(const ImageSource& source, const std::string& root,
     options.test = source.test;
     options.size = source.shapes_size;
     options.seed = source.seed;
-    const vision::ExportCounts counts = vision::export_shapes(options, progress_bar("export"));
+    ProgressBar bar("export", 0);
+    const vision::ExportCounts counts =
+        vision::export_shapes(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
+    if (bar.started()) bar.finish();
     print("generated shapes -> " + root + ": " + std::to_string(counts.written) + " images written, " +
           std::to_string(counts.already_there) + " already there");
     return root;
@@ -93,13 +86,10 @@ std::string make_images(const ImageSource& source, const std::string& root,
 }
 
 int64_t verify_and_delete(const std::string& root, const std::function<void(const std::string&)>& print) {
-  ProgressBar bar("verify", 1);
-  bool started = false;
-  const vision::VerifyResult result = vision::verify_images(root, 0, [&](int64_t done, int64_t total) {
-    if (!started) bar = ProgressBar("verify", total), started = true;
-    bar.update(done);
-  });
-  if (started) bar.finish();
+  ProgressBar bar("verify", 0);
+  const vision::VerifyResult result =
+      vision::verify_images(root, 0, [&](int64_t done, int64_t total) { bar.update(done, total); });
+  if (bar.started()) bar.finish();
   // fastai prints an L: "(#25) [Path('images/train/bezos/1d39...jpg'),...]", the first 10 items.
   std::string list = "(#";  // built by appending: g++ 12 warns falsely (-Wrestrict) on "(#" + std::string
   list += std::to_string(result.bad.size()) + ") [";

@@ -116,6 +116,17 @@ std::vector<std::vector<std::string>> table_rows(const std::vector<app::EpochRow
   return out;
 }
 
+// The seed's titles, "label(prob)": each image's predicted class and its probability.
+std::vector<std::string> cam_titles(const vision::ClassMaps& why, const std::vector<std::string>& vocab) {
+  const std::vector<float> probs = to_vector<float>(why.probs);
+  std::vector<std::string> titles;
+  for (size_t i = 0; i < why.predicted.size(); ++i) {
+    const size_t c = size_t(why.predicted[i]);
+    titles.push_back(vision::cam_title(vocab[c], probs[i * vocab.size() + c]));
+  }
+  return titles;
+}
+
 // fine_tune's two fits as fastai prints them: the frozen epoch's table, then the unfrozen epochs'.
 void add_fine_tune_tables(vision::Report& report, const std::vector<app::EpochRow>& rows) {
   const size_t frozen = std::min<size_t>(1, rows.size());  // FineTuneOptions::freeze_epochs
@@ -142,11 +153,8 @@ std::string load_start_weights(nn::ResNet& resnet, const Flags& flags,
   std::string path = flags.weights;
   if (path.empty() && flags.pretrained) {
     vision::PretrainedOptions options;
-    std::unique_ptr<app::ProgressBar> bar;
-    options.progress = [&](int64_t done, int64_t total) {
-      if (!bar) bar = std::make_unique<app::ProgressBar>("resnet34.tv_in1k", std::max<int64_t>(total, 1));
-      bar->update(done);
-    };
+    app::ProgressBar bar("resnet34.tv_in1k", 0);
+    options.progress = [&](int64_t done, int64_t total) { bar.update(done, total); };
     options.log = print;
     try {
       path = vision::pretrained_resnet34_path(options);
@@ -292,12 +300,8 @@ int main(int argc, char** argv) {
       const vision::ClassMaps why = vision::grad_cam(*body, *head, batch.x);
       body->to(device);
       head->to(device);
-      std::vector<std::string> titles;
-      for (size_t i = 0; i < items.size(); ++i)
-        titles.push_back(
-            vision::cam_title(data.vocab[size_t(why.predicted[i])],
-                              to_vector<float>(why.probs)[i * data.vocab.size() + size_t(why.predicted[i])]));
-      vision::save_cam_figure(batch.images, why.maps, titles, (fs::path(out) / "grad_cam.png").string());
+      vision::save_cam_figure(batch.images, why.maps, cam_titles(why, data.vocab),
+                              (fs::path(out) / "grad_cam.png").string());
       report.figure("grad_cam.png", "Grad-CAM of the fastai-head model: where the evidence for its prediction is");
     }
 
@@ -325,12 +329,8 @@ int main(int argc, char** argv) {
     cam_head->to(Device::cpu());
     const vision::ClassMaps why = vision::cam(*body, *cam_head, cam_batch.x);
     print("net1(x).shape = " + body->forward(slice(cam_batch.x, 0, 0, 1)).shape().str() + "   (one image)");
-    const auto probs = to_vector<float>(why.probs);
-    std::vector<std::string> titles;
-    for (size_t i = 0; i < cam_items.size(); ++i)
-      titles.push_back(vision::cam_title(data.vocab[size_t(why.predicted[i])],
-                                         probs[i * data.vocab.size() + size_t(why.predicted[i])]));
-    vision::save_cam_figure(cam_batch.images, why.maps, titles, (fs::path(out) / "cam.png").string());
+    vision::save_cam_figure(cam_batch.images, why.maps, cam_titles(why, data.vocab),
+                            (fs::path(out) / "cam.png").string());
     report.figure("cam.png", "CAM: each image with its predicted class's map (magma, alpha 0.5), title label(prob)");
 
     if (fs::exists(fs::path(root) / "test" / data.vocab[0] / "boxes.csv")) {

@@ -41,13 +41,9 @@ int run_verify(int argc, char** argv) {
   try {
     if (!quarantine.empty()) vision::check_quarantine_folder(root, quarantine);  // before any work
     ProgressBar progress("verify", 0);
-    bool started = false;
-    vision::VerifyResult result = vision::verify_images(root, int(workers), [&](int64_t done, int64_t total) {
-      if (!started) progress = ProgressBar("verify", total);
-      started = true;
-      progress.update(done);
-    });
-    if (started) progress.finish();
+    vision::VerifyResult result =
+        vision::verify_images(root, int(workers), [&](int64_t done, int64_t total) { progress.update(done, total); });
+    if (progress.started()) progress.finish();
     for (const vision::BadImage& bad : result.bad) std::printf("%s: %s\n", bad.path.c_str(), bad.reason.c_str());
     for (const vision::BadImage& bad : result.unreadable)
       std::printf("%s: unreadable: %s\n", bad.path.c_str(), bad.reason.c_str());

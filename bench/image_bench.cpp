@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "bench/harness.h"
+#include "vision/augment.h"
 #include "vision/data_loader.h"
 #include "vision/image.h"
 #include "vision/image_files.h"
@@ -98,14 +99,6 @@ std::vector<std::string> image_files_under(const std::string& dir) {
   return files;
 }
 
-// fastai's Resize(size) on the validation set: crop the centred square of side min(w, h) at
-// (int(0.5 * (w - side)), int(0.5 * (h - side))), then resize it to size x size.
-vision::Image resize_crop_centre(const vision::Image& image, int64_t size) {
-  const int64_t side = std::min(image.width, image.height);
-  const vision::Image square = vision::crop(image, (image.width - side) / 2, (image.height - side) / 2, side, side);
-  return vision::resize_bilinear(square, size, size);
-}
-
 // Runs work(file) for every file on `workers` threads that share one counter. A file that fails
 // (the folder should hold only good images) stops the benchmark with its error.
 template <typename Work>
@@ -153,7 +146,7 @@ int main(int argc, char** argv) {
     resize.make = [&files, workers, size = options.size] {
       return std::function<void()>([&files, workers, size] {
         for_each_file(files, workers,
-                      [size](const std::string& file) { resize_crop_centre(vision::load_image(file), size); });
+                      [size](const std::string& file) { vision::resize_crop(vision::load_image(file), size, size); });
       });
     };
     cases.push_back(resize);

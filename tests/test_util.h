@@ -45,6 +45,15 @@ struct TempDir {
   }
 };
 
+// The names of the files in `folder`, sorted, leaving out `except` (e.g. a crawl's "manifest.csv").
+inline std::vector<std::string> file_names(const std::filesystem::path& folder, const std::string& except = "") {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    if (entry.path().filename() != except) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // A float64 leaf that requires grad, filled with N(0,1) (shifted by `shift`).
 inline Tensor leaf(const Shape& shape, double shift = 0) {
   Tensor t = add(randn(shape, DType::Float64), scalar_tensor(shift, DType::Float64)).detach();

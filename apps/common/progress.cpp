@@ -16,7 +16,16 @@ double ProgressBar::elapsed_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+void ProgressBar::update(int64_t done, int64_t total, const std::string& status) {
+  if (!started_) {
+    total_ = total > 0 ? total : 1;
+    start_ = last_draw_ = std::chrono::steady_clock::now();
+  }
+  update(done, status);
+}
+
 void ProgressBar::update(int64_t done, const std::string& status) {
+  started_ = true;
   if (!terminal_) return;
   auto now = std::chrono::steady_clock::now();
   if (done < total_ && now - last_draw_ < std::chrono::milliseconds(50)) return;

@@ -12,6 +12,10 @@ class ProgressBar {
   ProgressBar(std::string label, int64_t total);
   // Call after each step; the line is redrawn at most ~20 times a second.
   void update(int64_t done, const std::string& status = "");
+  // For work that reports (done, total) through a callback, so that the total is known only then:
+  // the first call sets the total and starts the clock.
+  void update(int64_t done, int64_t total, const std::string& status = "");
+  bool started() const { return started_; }  // update() was called
   void finish(const std::string& status = "");
   double elapsed_seconds() const;
 
@@ -20,6 +24,7 @@ class ProgressBar {
   std::string label_;
   int64_t total_;
   bool terminal_;
+  bool started_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -34,13 +34,7 @@ std::string test_image(const std::string& name) {
   return read_file(std::string(EMBER_TEST_DATA) + "/images/" + name, "test");
 }
 
-std::vector<std::string> image_files(const fs::path& folder) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder))
-    if (entry.path().filename() != "manifest.csv") names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> image_files(const fs::path& folder) { return ember::test::file_names(folder, "manifest.csv"); }
 
 const char* kTokenPage = "<script>vqd=\"4-77\";</script>";
 

@@ -44,13 +44,7 @@ std::string made_png(int seed) {
 }
 
 // The files in `folder` other than manifest.csv, sorted.
-std::vector<std::string> image_files(const fs::path& folder) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder))
-    if (entry.path().filename() != "manifest.csv") names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+std::vector<std::string> image_files(const fs::path& folder) { return ember::test::file_names(folder, "manifest.csv"); }
 
 std::map<std::string, ManifestEntry> by_url(const ImageManifest& manifest, const FakeServer& server) {
   std::map<std::string, ManifestEntry> out;
