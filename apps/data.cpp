@@ -76,7 +76,7 @@ int run_fashion_mnist(int argc, char** argv) {
 
 int run_shapes(int argc, char** argv) {
   Cli cli("ember data shapes",
-          "Write generated circles and squares (random size, colour, position; noise, stripe or gradient\n"
+          "Write generated circles and squares (random size, colour, position; noise or gradient\n"
           "backgrounds) as <out>/{train,test}/{circle,square}/ with manifest.csv and boxes.csv\n"
           "(file,x0,y0,x1,y1: the object's pixels, right/bottom exclusive). The same seed gives the same pictures.");
   vision::ShapesExport options;

@@ -53,6 +53,7 @@ struct Flags {
   std::string data = "fashion-mnist", classes = "pullover,coat", weights;
   int64_t train = 100, test = 50, size = 128, bs = 8, epochs = 5, workers = -1;
   bool pretrained = false, allow_random_init = false, resume = false;
+  app::FineTuneOptions fine_tune;  // --lr, --lr-mult, --freeze-epochs: fastai's fine_tune arguments
 };
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -127,10 +128,10 @@ std::vector<std::string> cam_titles(const vision::ClassMaps& why, const std::vec
   return titles;
 }
 
-// fine_tune's two fits as fastai prints them: the frozen epoch's table, then the unfrozen epochs'.
-void add_fine_tune_tables(vision::Report& report, const std::vector<app::EpochRow>& rows) {
-  const size_t frozen = std::min<size_t>(1, rows.size());  // FineTuneOptions::freeze_epochs
-  report.table(app::epoch_table_columns(), table_rows({rows.begin(), rows.begin() + long(frozen)}));
+// fine_tune's two fits as fastai prints them: the frozen epochs' table, then the unfrozen epochs'.
+void add_fine_tune_tables(vision::Report& report, const std::vector<app::EpochRow>& rows, int64_t freeze_epochs) {
+  const size_t frozen = std::min<size_t>(size_t(freeze_epochs), rows.size());
+  if (frozen > 0) report.table(app::epoch_table_columns(), table_rows({rows.begin(), rows.begin() + long(frozen)}));
   if (rows.size() > frozen)
     report.table(app::epoch_table_columns(), table_rows({rows.begin() + long(frozen), rows.end()}));
 }
@@ -183,6 +184,11 @@ int main(int argc, char** argv) {
   cli.option("--size", &flags.size, "fastai's Resize(size); 512 is the exercise's", 32);
   cli.option("--bs", &flags.bs, "batch size", 1);
   cli.option("--epochs", &flags.epochs, "fine_tune(epochs) for both models", 0);
+  cli.positive("--lr", &flags.fine_tune.base_lr, "fine_tune's base_lr");
+  cli.positive("--lr-mult", &flags.fine_tune.lr_mult,
+               "fine_tune's lr_mult: the body's first group trains at lr / lr_mult");
+  cli.option("--freeze-epochs", &flags.fine_tune.freeze_epochs, "fine_tune's freeze_epochs (frozen body, head only)",
+             0);
   cli.option("--workers", &flags.workers, "data loader threads (-1: min(2, cores))", -1);
   cli.flag("--pretrained", &flags.pretrained, "start from torchvision's ImageNet weights (downloaded once)");
   cli.option("--weights", &flags.weights, "start from this torchvision-named ResNet34 safetensors file");
@@ -257,8 +263,8 @@ int main(int argc, char** argv) {
                                         .image_size = flags.size};
     app::Learner learn(model, train, valid, nn::resnet_split(*body, *head), learner_options);
     if (flags.resume && fs::exists(learner_options.checkpoint_path)) learn.resume(learner_options.checkpoint_path);
-    const std::vector<app::EpochRow> rows = learn.fine_tune(flags.epochs);
-    add_fine_tune_tables(report, rows);
+    const std::vector<app::EpochRow> rows = learn.fine_tune(flags.epochs, flags.fine_tune);
+    add_fine_tune_tables(report, rows, flags.fine_tune.freeze_epochs);
     results.set("fine_tune", rows_json(rows)).set("start_weights", start);
     report.save();
 
@@ -315,8 +321,8 @@ int main(int argc, char** argv) {
     cam_options.architecture = "resnet34-cam-head";
     app::Learner learn2(cam_model, train, valid, {cam_model->parameters()}, cam_options);
     if (flags.resume && fs::exists(cam_options.checkpoint_path)) learn2.resume(cam_options.checkpoint_path);
-    const std::vector<app::EpochRow> cam_rows = learn2.fine_tune(flags.epochs);
-    add_fine_tune_tables(report, cam_rows);
+    const std::vector<app::EpochRow> cam_rows = learn2.fine_tune(flags.epochs, flags.fine_tune);
+    add_fine_tune_tables(report, cam_rows, flags.fine_tune.freeze_epochs);
     results.set("cam_fine_tune", rows_json(cam_rows));
     report.save();
 

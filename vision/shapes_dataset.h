@@ -1,5 +1,5 @@
 // A generated two-class dataset: one circle or one square of random size, colour and position on a
-// textured background (noise, stripes or a gradient), with the object's bounding box, so that a CAM
+// textured background (noise or a gradient), with the object's bounding box, so that a CAM
 // can later be checked for pointing at the object (`ember data shapes`).
 //
 //   vision::ShapeImage sample = vision::make_shape_image(128, vision::Shape::circle, /*seed=*/7);
@@ -25,7 +25,7 @@ struct ShapeImage {
   Image image;                      // size x size RGB
   ObjectBox box;                    // the tight box of the object's pixels, right/bottom exclusive
   std::array<uint8_t, 3> colour{};  // the object's colour; no background pixel has it
-  std::string background;           // "noise", "stripes" or "gradient"
+  std::string background;           // "noise" or "gradient"
 };
 
 // The object's extent (circle diameter, square side) is drawn from [size/6, size/2.5], its position

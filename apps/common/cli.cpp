@@ -1,6 +1,7 @@
 // See cli.h.
 #include "apps/common/cli.h"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -56,6 +57,14 @@ void Cli::option(const std::string& name, uint64_t* target, const std::string& h
 void Cli::option(const std::string& name, double* target, const std::string& help) {
   add({name, help, to_text(*target), true,
        [=](const std::string& v) { *target = parse_number<double>(name, v, "a number"); }});
+}
+
+void Cli::positive(const std::string& name, double* target, const std::string& help) {
+  add({name, help, to_text(*target), true, [=](const std::string& v) {
+         const auto value = parse_number<double>(name, v, "a positive number");
+         if (!(value > 0) || !std::isfinite(value)) throw Error(name + " must be a positive number, got " + v);
+         *target = value;
+       }});
 }
 
 void Cli::flag(const std::string& name, bool* target, const std::string& help) {

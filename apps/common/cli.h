@@ -31,7 +31,8 @@ class Cli {
   void option(const std::string& name, int64_t* target, const std::string& help, int64_t min = INT64_MIN);
   void option(const std::string& name, uint64_t* target, const std::string& help);
   void option(const std::string& name, double* target, const std::string& help);
-  void flag(const std::string& name, bool* target, const std::string& help);  // a switch without a value
+  void positive(const std::string& name, double* target, const std::string& help);  // a finite number > 0
+  void flag(const std::string& name, bool* target, const std::string& help);        // a switch without a value
   // A flag that may be given many times (--query a --query b): each value is appended to *target.
   void repeated(const std::string& name, std::vector<std::string>* target, const std::string& help);
   // Arguments that are not flags (file names), in order; `name` is how --help shows them. At least

@@ -182,6 +182,9 @@ TEST_CASE("apps: broken input ends with one clear line and a non-zero status") {
   check_fails(std::string(EMBER_EX2_PATH) + " --epochs 0", 2, "--epochs must be at least 1");
   check_fails(std::string(EMBER_EX2_PATH) + " --epochs 12x", 2, "--epochs expects an integer, got '12x'");
   check_fails(std::string(EMBER_EX2_PATH) + " --device tpu", 2, "tpu");
+  check_fails(std::string(EMBER_EX1_PATH) + " --lr 0", 2, "--lr must be a positive number, got 0");
+  check_fails(std::string(EMBER_EX1_PATH) + " --lr-mult -2", 2, "--lr-mult must be a positive number, got -2");
+  check_fails(std::string(EMBER_EX1_PATH) + " --lr 1e-3x", 2, "--lr expects a positive number, got '1e-3x'");
   if (!cuda_is_available()) check_fails(std::string(EMBER_EX2_PATH) + " --device cuda", 1, "cuda:0 is not available");
   CHECK_FALSE(fs::exists(dir / "o" / "results.json"));  // nothing half-written was left as if it were good
 }

@@ -88,6 +88,20 @@ TEST_CASE("ember_ex1: weights of another architecture are refused, naming the fi
   CHECK_FALSE(fs::exists(dir.path / "out" / "model.safetensors"));
 }
 
+TEST_CASE("ember_ex1 --freeze-epochs, --lr and --lr-mult reach fine_tune") {
+  TempDir dir("ex1_fine_tune_flags");
+  test::write_two_class_folder(dir.path / "images");
+  const auto r = run_ex1(dir.path / "images", dir.path / "out", "--freeze-epochs 2 --lr 1e-2 --lr-mult 1");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  const json::Value results = json::parse(read_file((dir.path / "out" / "results.json").string(), "test"));
+  // fine_tune(1, freeze_epochs=2): two frozen epochs + one unfrozen, for both models
+  CHECK(results.find("fine_tune")->find("accuracy")->as_array().size() == 3);
+  CHECK(results.find("cam_fine_tune")->find("accuracy")->as_array().size() == 3);
+  // The report shows the frozen fit's two rows in its first table, fastai's way.
+  const std::string report = read_file((dir.path / "out" / "report.html").string(), "test");
+  CHECK(contains(report, "fine_tune(1)"));
+}
+
 TEST_CASE("ember_ex1 --resume with a corrupted checkpoint stops with its name and leaves it as it was") {
   TempDir dir("ex1_resume");
   test::write_two_class_folder(dir.path / "images");

@@ -85,7 +85,7 @@ TEST_CASE("make_shape_image: the box is the tight box of the object's pixels; sq
         CHECK(count < w * h);  // the corners are background
       }
     }
-  CHECK(backgrounds.size() == 3);  // noise, stripes and gradients all occur
+  CHECK(backgrounds.size() == 2);  // noise and gradients both occur
   for (const auto& [kind, n] : backgrounds) CHECK(n >= 10);
 
   const vision::ShapeImage a = vision::make_shape_image(64, vision::Shape::circle, 9);
