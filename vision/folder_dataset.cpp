@@ -54,6 +54,16 @@ FolderDataset FolderDataset::from_folder(const std::string& path, const std::str
     data.valid.push_back({file, index});
   }
 
+  // Label folders that give no class: empty, or holding no image (hidden folders are fastai's to skip).
+  std::vector<std::string> empty_folders;
+  for (const fs::directory_entry& entry : fs::directory_iterator(train_path, error)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory(error) && name[0] != '.' && index_of(name) < 0) empty_folders.push_back(name);
+  }
+  std::sort(empty_folders.begin(), empty_folders.end());
+  for (const std::string& name : empty_folders)
+    data.warnings.push_back("the class folder '" + (fs::path(train_path) / name).string() + "' has no images, so '" +
+                            name + "' is not a class");
   if (data.vocab.size() == 1)
     data.warnings.push_back("only one class ('" + data.vocab[0] + "') in '" + train_path +
                             "': a classifier needs at least two");

@@ -16,8 +16,9 @@
 //
 // Errors (ember::Error, naming the folder): the root or the train folder missing, no images in the
 // train split, a valid label that the train split does not have (fastai fails later, with a
-// KeyError when the valid batch is loaded). Only one class, or an empty valid split, still makes
-// a dataset but adds a line to `warnings`.
+// KeyError when the valid batch is loaded). Only one class, an empty valid split, or a folder in
+// the train split without images (fastai silently has no such class; here a line names the folder,
+// e.g. after `verify --delete` emptied it) still makes a dataset but adds a line to `warnings`.
 #pragma once
 #include <cstdint>
 #include <string>

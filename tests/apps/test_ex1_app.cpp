@@ -65,6 +65,13 @@ TEST_CASE("ember_ex1: one class, or a test label the train split lacks, is one c
   CHECK(r.status == 1);
   CHECK_MESSAGE(contains(r.err, "exercise 1 needs two or more label folders"), r.err);
 
+  // An empty class folder: the same stop, and the output names the folder.
+  fs::create_directories(dir.path / "images" / "train" / "light");
+  r = run_ex1(dir.path / "images", dir.path / "out1");
+  CHECK(r.status == 1);
+  const std::string said = r.out + r.err;
+  CHECK_MESSAGE(contains(said, "train/light' has no images"), said);
+
   TempDir dir2("ex1_unknown_label");
   test::write_two_class_folder(dir2.path / "images");
   fs::create_directories(dir2.path / "images" / "test" / "zebra");

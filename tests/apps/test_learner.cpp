@@ -283,3 +283,42 @@ TEST_CASE("learner: bad arguments are clear errors") {
   CHECK_THROWS_WITH(learn.fit_one_cycle(1, {1e-3, 1e-3, 1e-3}),
                     doctest::Contains("3 values of lr_max for 2 param groups"));
 }
+
+TEST_CASE("learner: an image that stops decoding mid-run is skipped with a warning; training goes on") {
+  TempDir dir("learner_bad_image");
+  const vision::FolderDataset data = TinyData::written(dir.path / "images");
+  std::vector<std::string> warnings;
+  vision::LoaderOptions train_options = TinyData::train_options(), valid_options = TinyData::valid_options();
+  train_options.warn = valid_options.warn = [&](const std::string& w) { warnings.push_back(w); };
+  vision::DataLoader train(data.train, train_options), valid(data.valid, valid_options);
+
+  // After epoch 0, one train image and one test image are cut short, as by a copy that did not finish.
+  const std::string bad_train = data.train[3].path, bad_valid = data.valid[0].path;
+  app::LearnerOptions o = quiet();
+  o.checkpoint_path = (dir.path / "model.safetensors").string();
+  o.on_epoch = [&](const app::EpochRow& row) {
+    if (row.epoch != 0) return;
+    for (const std::string& path : {bad_train, bad_valid}) {
+      std::string bytes = read_file(path, "test");
+      bytes.resize(bytes.size() / 2);
+      write_file_atomically(path, bytes, "test");
+    }
+  };
+  TinyModel m(9);
+  app::Learner learn(m.model, train, valid, m.groups, o);
+  const std::vector<app::EpochRow> rows = learn.fit_one_cycle(3, {1e-3});
+  REQUIRE(rows.size() == 3);
+  for (const app::EpochRow& row : rows) {
+    CHECK(std::isfinite(row.train_loss));
+    CHECK(std::isfinite(row.valid_loss));
+  }
+  // One warning per bad file, naming it, the first time it is met; later epochs skip it quietly.
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].find(bad_train) != std::string::npos);
+  CHECK(warnings[1].find(bad_valid) != std::string::npos);
+  CHECK(train.skipped_files() == 1);
+  CHECK(valid.skipped_files() == 1);
+  // The validation after the damage counts the 7 test images left, not 8.
+  CHECK(learn.validate().items == 7);
+  CHECK(std::filesystem::exists(o.checkpoint_path));
+}

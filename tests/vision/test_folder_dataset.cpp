@@ -151,7 +151,17 @@ TEST_CASE("from_folder: bad trees are errors naming the folder; one class or no 
   CHECK(one_class.warnings[0].find("only one class ('a')") != std::string::npos);
   CHECK(one_class.warnings[1].find("no images in the valid split") != std::string::npos);
 
+  // An empty class folder (verify --delete may leave one) is no class, and a warning names it.
+  fs::create_directories(root / "train/c");
+  fs::create_directories(root / "train/.hidden");
   touch(root / "train/b/2.jpg");
+  auto empty_folder = vision::FolderDataset::from_folder(root.string());
+  CHECK(empty_folder.vocab == std::vector<std::string>{"a", "b"});
+  REQUIRE(empty_folder.warnings.size() == 2);
+  CHECK(empty_folder.warnings[0].find("the class folder '" + (root / "train/c").string() +
+                                      "' has no images, so 'c' is not a class") != std::string::npos);
+  CHECK(empty_folder.warnings[1].find("no images in the valid split") != std::string::npos);
+
   touch(root / "test/zebra/3.jpg");  // fastai's Categorize would raise a KeyError on it later
   check_throws([&] { vision::FolderDataset::from_folder(root.string()); },
                {"label 'zebra'", "test/zebra/3.jpg", "not in the train split's labels"});
