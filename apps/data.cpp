@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <sstream>
 
 #include "apps/commands.h"
@@ -28,8 +29,22 @@ void print_usage(std::FILE* out) {
                "usage: ember data DATASET [options]\n\n"
                "datasets:\n"
                "  fashion-mnist  classes of Fashion-MNIST (Debian's dataset-fashion-mnist) as 28x28 PNG files\n"
-               "  shapes         generated circles and squares on textured backgrounds, with boxes.csv\n\n"
+               "  shapes         generated circles and squares on noise or gradient backgrounds, with boxes.csv\n\n"
                "'ember data DATASET --help' shows its options.\n");
+}
+
+// Runs one export under a progress bar and says what it wrote. An error is one line and status 1.
+int run_export(const char* command, const std::string& out,
+               const std::function<vision::ExportCounts(const ProgressCallback&)>& work) {
+  try {
+    const vision::ExportCounts counts = with_progress("export", work);
+    std::printf("wrote %lld images to %s (%lld were already there)\n", static_cast<long long>(counts.written),
+                out.c_str(), static_cast<long long>(counts.already_there));
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s: %s\n", command, e.what());
+    return 1;
+  }
 }
 
 int run_fashion_mnist(int argc, char** argv) {
@@ -60,18 +75,8 @@ int run_fashion_mnist(int argc, char** argv) {
     std::fprintf(stderr, "ember data fashion-mnist: %s (see --help)\n", e.what());
     return 2;
   }
-  try {
-    ProgressBar bar("export", 0);
-    const vision::ExportCounts counts =
-        vision::export_fashion_mnist(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
-    if (bar.started()) bar.finish();
-    std::printf("wrote %lld images to %s (%lld were already there)\n", static_cast<long long>(counts.written),
-                options.out.c_str(), static_cast<long long>(counts.already_there));
-    return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "ember data fashion-mnist: %s\n", e.what());
-    return 1;
-  }
+  return run_export("ember data fashion-mnist", options.out,
+                    [&](const ProgressCallback& p) { return vision::export_fashion_mnist(options, p); });
 }
 
 int run_shapes(int argc, char** argv) {
@@ -93,18 +98,8 @@ int run_shapes(int argc, char** argv) {
                  static_cast<long long>(options.size));
     return 2;
   }
-  try {
-    ProgressBar bar("export", 0);
-    const vision::ExportCounts counts =
-        vision::export_shapes(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
-    if (bar.started()) bar.finish();
-    std::printf("wrote %lld images to %s (%lld were already there)\n", static_cast<long long>(counts.written),
-                options.out.c_str(), static_cast<long long>(counts.already_there));
-    return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "ember data shapes: %s\n", e.what());
-    return 1;
-  }
+  return run_export("ember data shapes", options.out,
+                    [&](const ProgressCallback& p) { return vision::export_shapes(options, p); });
 }
 
 }  // namespace

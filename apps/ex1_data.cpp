@@ -52,10 +52,8 @@ std::string make_images(const ImageSource& source, const std::string& root,
     for (const std::string& name : source.classes) options.classes.push_back(vision::fashion_mnist_label(name));
     options.train = source.train;
     options.test = source.test;
-    ProgressBar bar("export", 0);
     const vision::ExportCounts counts =
-        vision::export_fashion_mnist(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
-    if (bar.started()) bar.finish();
+        with_progress("export", [&](const ProgressCallback& p) { return vision::export_fashion_mnist(options, p); });
     print("Fashion-MNIST (Debian's dataset-fashion-mnist) -> " + root + ": " + std::to_string(counts.written) +
           " images written, " + std::to_string(counts.already_there) + " already there");
     return root;
@@ -67,10 +65,8 @@ std::string make_images(const ImageSource& source, const std::string& root,
     options.test = source.test;
     options.size = source.shapes_size;
     options.seed = source.seed;
-    ProgressBar bar("export", 0);
     const vision::ExportCounts counts =
-        vision::export_shapes(options, [&](int64_t done, int64_t total) { bar.update(done, total); });
-    if (bar.started()) bar.finish();
+        with_progress("export", [&](const ProgressCallback& p) { return vision::export_shapes(options, p); });
     print("generated shapes -> " + root + ": " + std::to_string(counts.written) + " images written, " +
           std::to_string(counts.already_there) + " already there");
     return root;
@@ -86,10 +82,8 @@ std::string make_images(const ImageSource& source, const std::string& root,
 }
 
 int64_t verify_and_delete(const std::string& root, const std::function<void(const std::string&)>& print) {
-  ProgressBar bar("verify", 0);
   const vision::VerifyResult result =
-      vision::verify_images(root, 0, [&](int64_t done, int64_t total) { bar.update(done, total); });
-  if (bar.started()) bar.finish();
+      with_progress("verify", [&](const ProgressCallback& p) { return vision::verify_images(root, 0, p); });
   // fastai prints an L: "(#25) [Path('images/train/bezos/1d39...jpg'),...]", the first 10 items.
   std::string list = "(#";  // built by appending: g++ 12 warns falsely (-Wrestrict) on "(#" + std::string
   list += std::to_string(result.bad.size()) + ") [";

@@ -154,11 +154,12 @@ std::string load_start_weights(nn::ResNet& resnet, const Flags& flags,
   std::string path = flags.weights;
   if (path.empty() && flags.pretrained) {
     vision::PretrainedOptions options;
-    app::ProgressBar bar("resnet34.tv_in1k", 0);
-    options.progress = [&](int64_t done, int64_t total) { bar.update(done, total); };
     options.log = print;
     try {
-      path = vision::pretrained_resnet34_path(options);
+      path = app::with_progress("resnet34.tv_in1k", [&](const app::ProgressCallback& p) {
+        options.progress = p;
+        return vision::pretrained_resnet34_path(options);
+      });
     } catch (const vision::PretrainedWeightsError& e) {
       if (e.problem == vision::WeightsProblem::failed_check || !flags.allow_random_init) throw;
       print(std::string(e.what()) + "\n--allow-random-init: training from random weights instead");
@@ -166,8 +167,7 @@ std::string load_start_weights(nn::ResNet& resnet, const Flags& flags,
     }
   }
   if (path.empty()) return "random (torchvision's init; --pretrained or --weights FILE for ImageNet's)";
-  const nn::TorchvisionWeightsReport report = nn::load_torchvision_weights(resnet, path);
-  (void)report;
+  nn::load_torchvision_weights(resnet, path);
   return path;
 }
 

@@ -40,10 +40,8 @@ int run_verify(int argc, char** argv) {
   const std::string& root = folders[0];
   try {
     if (!quarantine.empty()) vision::check_quarantine_folder(root, quarantine);  // before any work
-    ProgressBar progress("verify", 0);
-    vision::VerifyResult result =
-        vision::verify_images(root, int(workers), [&](int64_t done, int64_t total) { progress.update(done, total); });
-    if (progress.started()) progress.finish();
+    const vision::VerifyResult result = with_progress(
+        "verify", [&](const ProgressCallback& p) { return vision::verify_images(root, int(workers), p); });
     for (const vision::BadImage& bad : result.bad) std::printf("%s: %s\n", bad.path.c_str(), bad.reason.c_str());
     for (const vision::BadImage& bad : result.unreadable)
       std::printf("%s: unreadable: %s\n", bad.path.c_str(), bad.reason.c_str());

@@ -70,6 +70,10 @@ inline Tensor strided_leaf(const Shape& shape, double shift = 0) {
   return t.requires_grad_();
 }
 
+inline bool contains(const std::string& text, const std::string& fragment) {
+  return text.find(fragment) != std::string::npos;
+}
+
 // The message of the ember::Error that fn throws, or "(no error)".
 inline std::string error_of(const std::function<void()>& fn) {
   try {

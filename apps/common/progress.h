@@ -3,6 +3,8 @@
 // and when stderr is a file or pipe it prints only the final line (no control characters in logs).
 #pragma once
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ember::app {
@@ -27,5 +29,19 @@ class ProgressBar {
   bool started_ = false;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
+
+// Runs work(on_progress) under a bar named `label` that learns its total from the first
+// on_progress(done, total) call, finishes the bar if anything was drawn, and returns what work
+// returned:
+//   auto counts = with_progress("export", [&](const ProgressCallback& p) { return export_shapes(o, p); });
+using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
+template <typename Work>
+auto with_progress(const std::string& label, Work&& work) {
+  ProgressBar bar(label, 0);
+  const ProgressCallback on_progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
+  auto result = work(on_progress);
+  if (bar.started()) bar.finish();
+  return result;
+}
 
 }  // namespace ember::app

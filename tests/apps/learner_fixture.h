@@ -84,6 +84,14 @@ struct TinyModel {
   }
 };
 
+// Learner options without progress bars or the epoch table: the tests read the rows instead.
+inline app::LearnerOptions quiet_learner_options() {
+  app::LearnerOptions o;
+  o.progress = false;
+  o.table = nullptr;
+  return o;
+}
+
 // The named tensor of a state_dict (an error when absent).
 inline Tensor named(const nn::StateDict& state, const std::string& name) {
   for (const auto& [key, t] : state)

@@ -14,13 +14,13 @@
 // bounds leave room.
 #include <doctest/doctest.h>
 
-#include "apps/learner/learner.h"
 #include "nn/batch_norm.h"
 #include "nn/conv.h"
 #include "nn/layers.h"
 #include "nn/pooling.h"
 #include "nn/sequential.h"
 #include "tensor/random.h"
+#include "tests/apps/learner_fixture.h"
 #include "tests/test_util.h"
 #include "vision/cam.h"
 #include "vision/folder_dataset.h"
@@ -79,10 +79,7 @@ CamRun train_and_point(uint64_t data_seed, uint64_t model_seed, int64_t epochs) 
   auto body = small_body();
   auto cam_head = vision::make_cam_head(64, 2);
   auto model = std::make_shared<nn::Sequential>(nn::Sequential::List{body, cam_head});
-  app::LearnerOptions options;
-  options.progress = false;
-  options.table = nullptr;
-  app::Learner learn(model, train, valid, {model->parameters()}, options);
+  app::Learner learn(model, train, valid, {model->parameters()}, quiet_learner_options());
   learn.fit_one_cycle(epochs, {1e-3});
 
   CamRun run;

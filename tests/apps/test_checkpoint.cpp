@@ -38,9 +38,7 @@ namespace {
 struct Interrupt {};  // thrown from on_epoch: the run "stops" there, as a killed process would
 
 app::LearnerOptions options(const std::string& checkpoint = "", int64_t stop_after_epochs = -1) {
-  app::LearnerOptions o;
-  o.progress = false;
-  o.table = nullptr;
+  app::LearnerOptions o = test::quiet_learner_options();
   o.checkpoint_path = checkpoint;
   o.architecture = "tiny-test";
   o.categories = {"dark", "light"};

@@ -15,6 +15,7 @@
 
 namespace fs = std::filesystem;
 using namespace ember;
+using ember::test::contains;
 using ember::test::TempDir;
 
 namespace {
@@ -24,8 +25,6 @@ test::CommandOutput run_ex1(const fs::path& data, const fs::path& out, const std
   return test::run_command(std::string(EMBER_EX1_PATH) + " --data " + data.string() + " --size 32 --epochs 1 --out " +
                            out.string() + " " + extra);
 }
-
-bool contains(const std::string& text, const std::string& fragment) { return text.find(fragment) != std::string::npos; }
 
 }  // namespace
 

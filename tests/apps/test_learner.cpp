@@ -16,6 +16,7 @@
 
 using namespace ember;
 using ember::test::named;
+using ember::test::quiet_learner_options;
 using ember::test::same_bits;
 using ember::test::snapshot;
 using ember::test::TempDir;
@@ -23,13 +24,6 @@ using ember::test::TinyData;
 using ember::test::TinyModel;
 
 namespace {
-
-app::LearnerOptions quiet() {
-  app::LearnerOptions o;
-  o.progress = false;
-  o.table = nullptr;
-  return o;
-}
 
 // fastai's schedule, transcribed from the spec: sched_cos, and combine_scheds with float32 edges
 // cumsum([0, pct, 1 - pct]) and a float32 position / fraction.
@@ -87,7 +81,7 @@ TEST_CASE("learner: fine_tune sets fastai's one-cycle lr and momentum for every 
     bool conv_trains;
   };
   std::vector<Step> steps;
-  app::LearnerOptions o = quiet();
+  app::LearnerOptions o = quiet_learner_options();
   o.on_step = [&](const nn::Optimizer& opt) {
     const auto& g = opt.param_groups();
     steps.push_back({g[0].lr, g[1].lr, g[0].momentum, g[1].momentum, m.body->at<nn::Conv2d>(0).weight.requires_grad()});
@@ -126,7 +120,7 @@ TEST_CASE("learner: fine_tune sets fastai's one-cycle lr and momentum for every 
 TEST_CASE("learner: frozen params keep their bits while BatchNorm and the head train; unfreeze clears Adam") {
   TinyData d;
   TinyModel m(2);
-  app::Learner learn(m.model, d.train, d.valid, m.groups, quiet());
+  app::Learner learn(m.model, d.train, d.valid, m.groups, quiet_learner_options());
   learn.freeze();
   CHECK(learn.frozen_groups() == 1);
   auto& conv = m.body->at<nn::Conv2d>(0);
@@ -160,7 +154,7 @@ TEST_CASE("learner: frozen params keep their bits while BatchNorm and the head t
 TEST_CASE("learner: weight decay is off for norm-layer params and biases (fastai's wd_bn_bias=False)") {
   TinyData d;
   TinyModel m(3);
-  app::Learner learn(m.model, d.train, d.valid, m.groups, quiet());
+  app::Learner learn(m.model, d.train, d.valid, m.groups, quiet_learner_options());
   const std::map<std::string, bool> expected{{"0.0.weight", true}, {"0.0.bias", false},  {"0.1.weight", false},
                                              {"0.1.bias", false},  {"1.3.weight", true}, {"1.3.bias", false}};
   for (const auto& [name, p] : m.model->named_parameters()) {
@@ -173,7 +167,7 @@ TEST_CASE("learner: weight decay is off for norm-layer params and biases (fastai
   CHECK(learn.optimizer().param_groups()[0].beta2 == 0.99);
 
   TinyModel all(3);
-  app::LearnerOptions o = quiet();
+  app::LearnerOptions o = quiet_learner_options();
   o.wd_bn_bias = true;
   app::Learner with_wd(all.model, d.train, d.valid, all.groups, o);
   for (const Tensor& p : all.model->parameters()) CHECK(with_wd.optimizer().state(p).do_weight_decay);
@@ -184,7 +178,7 @@ TEST_CASE("learner: valid_loss and accuracy equal a recomputation image by image
   TinyModel m(4);
   std::ostringstream table;
   std::vector<app::EpochRow> seen;
-  app::LearnerOptions o = quiet();
+  app::LearnerOptions o = quiet_learner_options();
   o.table = &table;
   o.on_epoch = [&](const app::EpochRow& row) { seen.push_back(row); };
   app::Learner learn(m.model, d.train, d.valid, m.groups, o);
@@ -238,7 +232,7 @@ TEST_CASE("learner: a NaN loss stops training, naming the fit, epoch and batch; 
   TempDir dir("learner_nan");
   const std::string path = dir.file("model.safetensors");
   std::string saved_bytes;
-  app::LearnerOptions o = quiet();
+  app::LearnerOptions o = quiet_learner_options();
   o.checkpoint_path = path;
   o.on_epoch = [&](const app::EpochRow& row) {
     if (row.epoch != 0) return;
@@ -268,17 +262,18 @@ TEST_CASE("learner: a NaN loss stops training, naming the fit, epoch and batch; 
     Tensor w = fresh.head->at<nn::Linear>(3).weight;
     fill_(w, INFINITY);
   }
-  app::Learner inf(fresh.model, d.train, d.valid, fresh.groups, quiet());
+  app::Learner inf(fresh.model, d.train, d.valid, fresh.groups, quiet_learner_options());
   CHECK_THROWS_WITH(inf.fine_tune(1), doctest::Contains("batch 1 of 4; checkpoints are off"));
 }
 
 TEST_CASE("learner: bad arguments are clear errors") {
   TinyData d;
   TinyModel m(7), other(8);
-  CHECK_THROWS_WITH(app::Learner(m.model, d.train, d.valid, {}, quiet()), doctest::Contains("no param groups"));
-  CHECK_THROWS_WITH(app::Learner(m.model, d.train, d.valid, {other.model->parameters()}, quiet()),
+  CHECK_THROWS_WITH(app::Learner(m.model, d.train, d.valid, {}, quiet_learner_options()),
+                    doctest::Contains("no param groups"));
+  CHECK_THROWS_WITH(app::Learner(m.model, d.train, d.valid, {other.model->parameters()}, quiet_learner_options()),
                     doctest::Contains("is not a parameter of the model"));
-  app::Learner learn(m.model, d.train, d.valid, m.groups, quiet());
+  app::Learner learn(m.model, d.train, d.valid, m.groups, quiet_learner_options());
   CHECK_THROWS_WITH(learn.freeze_to(-3), doctest::Contains("only 2 param groups"));
   CHECK_THROWS_WITH(learn.fit_one_cycle(1, {1e-3, 1e-3, 1e-3}),
                     doctest::Contains("3 values of lr_max for 2 param groups"));
@@ -294,7 +289,7 @@ TEST_CASE("learner: an image that stops decoding mid-run is skipped with a warni
 
   // After epoch 0, one train image and one test image are cut short, as by a copy that did not finish.
   const std::string bad_train = data.train[3].path, bad_valid = data.valid[0].path;
-  app::LearnerOptions o = quiet();
+  app::LearnerOptions o = quiet_learner_options();
   o.checkpoint_path = (dir.path / "model.safetensors").string();
   o.on_epoch = [&](const app::EpochRow& row) {
     if (row.epoch != 0) return;

@@ -14,6 +14,7 @@
 #include "vision/image_manifest.h"
 
 using namespace ember;
+using ember::test::contains;
 using ember::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -21,8 +22,6 @@ namespace {
 
 using Output = ember::test::CommandOutput;
 using ember::test::run_ember;
-
-bool contains(const std::string& text, const std::string& fragment) { return text.find(fragment) != std::string::npos; }
 
 void write(const fs::path& path, const std::string& bytes) {
   fs::create_directories(path.parent_path());

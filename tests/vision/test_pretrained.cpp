@@ -19,6 +19,7 @@
 
 using namespace ember;
 using namespace ember::vision;
+using ember::test::contains;
 using ember::test::FakeResponse;
 using ember::test::FakeServer;
 using ember::test::TempDir;
@@ -90,8 +91,6 @@ std::string error_of(const std::function<void()>& fn, WeightsProblem* problem = 
   }
   return "(no error)";
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
